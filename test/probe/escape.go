@@ -14,7 +14,7 @@ type fileID struct {
 
 // escapeAttempt is one way of trying to leave the root. Escaped means a walk
 // up through ".." ended at a top directory (its own parent) that is not the
-// process's "/"; Top then lists up to 32 names found there, as evidence.
+// process's "/"; Top then lists up to 64 names found there, as evidence.
 type escapeAttempt struct {
 	Via     string   `json:"via"`              // "fd 5", "chdir /proc/self/fd/5", "cwd", "/"
 	Target  string   `json:"target,omitempty"` // readlink /proc/self/fd/N
@@ -113,7 +113,7 @@ func walkFrom(a *escapeAttempt, root fileID, dirfd int, path string) {
 		}
 		if pid == id {
 			a.Escaped = true
-			a.Top, err = direntNames(cur, "..", 32)
+			a.Top, err = direntNames(cur, "..", 64)
 			break
 		}
 		id = pid
