@@ -1,0 +1,428 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/linux/cgroups"
+	"github.com/berth-project/berth/internal/linux/ns"
+	"github.com/berth-project/berth/internal/linux/pty"
+	"github.com/berth-project/berth/internal/runtime/hooks"
+	"github.com/berth-project/berth/internal/runtime/initproc"
+)
+
+// CreateOptions are the flags of `create` (and `run`).
+type CreateOptions struct {
+	ID            string
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFds   int
+	// Foreground: the caller stays the container's parent (`run` without
+	// -d) and takes the pty master itself when there is no console socket.
+	Foreground bool
+}
+
+// created is a container just created, with what a foreground caller needs.
+type created struct {
+	c       *Container
+	cmd     *exec.Cmd
+	console *os.File // pty master, foreground with a terminal only
+	unlock  func()
+}
+
+// Create creates a container whose process waits for Start.
+func (r *Runtime) Create(o CreateOptions) error {
+	cr, err := r.create(o)
+	if err != nil {
+		return err
+	}
+	cr.unlock()
+	cr.cmd.Process.Release()
+	return nil
+}
+
+func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	spec, bundle, rootfs, err := LoadBundle(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkConsole(spec, o); err != nil {
+		return nil, err
+	}
+	if err := r.ensureRoot(); err != nil {
+		return nil, err
+	}
+	var u undo
+	defer func() {
+		if err != nil {
+			u.Run()
+		}
+	}()
+	dir := filepath.Join(r.Root, o.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q already exists: %w", o.ID, errdefs.ErrAlreadyExists)
+		}
+		return nil, fmt.Errorf("create state directory %s: %w", dir, err)
+	}
+	u.push(func() { os.RemoveAll(dir) })
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	u.push(unlock)
+	c := &Container{Dir: dir, State: State{
+		OCIVersion: specs.Version, ID: o.ID, Bundle: bundle, Rootfs: rootfs,
+		Annotations: spec.Annotations, Spec: spec, Rootless: r.Rootless,
+		Owner: ownerName(),
+	}}
+	fifo := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	if err := os.Chmod(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("chmod exec fifo: %w", err)
+	}
+
+	cg, err := cgroups.New(spec.Linux.CgroupsPath, o.ID, r.Rootless)
+	if err != nil {
+		return nil, err
+	}
+
+	sp, err := newSpawn(spec, o.PreserveFds, bundle)
+	if err != nil {
+		return nil, err
+	}
+	defer sp.closeChildEnds()
+	u.push(sp.closeParentEnds)
+	var consoleLocal *os.File
+	if spec.Process.Terminal {
+		if o.ConsoleSocket != "" {
+			f, err := dialConsole(o.ConsoleSocket)
+			if err != nil {
+				return nil, err
+			}
+			sp.addConsole(f)
+		} else {
+			local, remote, err := socketPair()
+			if err != nil {
+				return nil, err
+			}
+			consoleLocal = local
+			u.push(func() { local.Close() })
+			sp.addConsole(remote)
+		}
+	}
+	if err := sp.start(); err != nil {
+		return nil, err
+	}
+	pid := sp.cmd.Process.Pid
+	u.push(func() {
+		sp.kill()
+		cg.Destroy()
+	})
+	if err := cg.Apply(pid); err != nil {
+		return nil, err
+	}
+	if err := cg.Set(withDeviceRules(spec)); err != nil {
+		return nil, err
+	}
+	for _, w := range cg.Warnings() {
+		r.warn("cgroup: %s", w)
+	}
+	start, _, err := procStat(pid)
+	if err != nil {
+		return nil, fmt.Errorf("container init exited early: %w", err)
+	}
+	c.State.Pid, c.State.PidStartTime = pid, start
+	c.State.CgroupPaths = cg.Paths()
+	c.State.Created = time.Now().UTC()
+
+	cfg := initproc.Config{
+		Spec: spec, Process: spec.Process, Rootfs: rootfs, FifoPath: fifo,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
+		NewCgroupNS: sp.newNS(specs.CgroupNamespace), UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
+		NewUTS: hasNamespace(spec, specs.UTSNamespace), CgroupPaths: c.State.CgroupPaths,
+		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
+		State:         *c.specState(Creating),
+	}
+	err = sp.handshake(&cfg, func() error {
+		st := c.specState(Creating)
+		if err := hooks.Run("prestart", spec.Hooks.Prestart, st); err != nil {
+			return err
+		}
+		return hooks.Run("createRuntime", spec.Hooks.CreateRuntime, st)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var master *os.File
+	if consoleLocal != nil {
+		master, err = pty.RecvFd(consoleLocal)
+		consoleLocal.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return nil, err
+		}
+	}
+	sp.closeParentEnds()
+	u.Release()
+	return &created{c: c, cmd: sp.cmd, console: master, unlock: unlock}, nil
+}
+
+func (r *Runtime) checkConsole(spec *specs.Spec, o CreateOptions) error {
+	switch {
+	case spec.Process.Terminal && o.ConsoleSocket == "" && !o.Foreground:
+		return fmt.Errorf("process.terminal is true: --console-socket is required when detached: %w", errdefs.ErrInvalidArgument)
+	case !spec.Process.Terminal && o.ConsoleSocket != "":
+		return fmt.Errorf("--console-socket given but process.terminal is false: %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func socketPair() (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child"), nil
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}
+
+func ownerName() string {
+	if os.Geteuid() == 0 {
+		return ""
+	}
+	return strconv.Itoa(os.Geteuid())
+}
+
+// withDeviceRules returns the spec's resources with an allow rule for each
+// device of linux.devices appended (the cgroups layer adds the default
+// devices' rules itself), as runc does.
+func withDeviceRules(spec *specs.Spec) *specs.LinuxResources {
+	res := specs.LinuxResources{}
+	if spec.Linux.Resources != nil {
+		res = *spec.Linux.Resources
+	}
+	rules := append([]specs.LinuxDeviceCgroup(nil), res.Devices...)
+	for _, d := range spec.Linux.Devices {
+		t := d.Type
+		if t == "u" {
+			t = "c"
+		}
+		if t == "p" {
+			continue
+		}
+		major, minor := d.Major, d.Minor
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	res.Devices = rules
+	return &res
+}
+
+// spawn starts `berth-runtime init` in the container's namespaces.
+type spawn struct {
+	spec       *specs.Spec
+	cmd        *exec.Cmd
+	parentSync *os.File
+	childEnds  []*os.File
+	joins      []ns.Join
+	timeNS     bool
+	dec        *json.Decoder
+}
+
+func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
+	sp := &spawn{spec: spec}
+	parent, child, err := socketPair()
+	if err != nil {
+		return nil, err
+	}
+	sp.parentSync, sp.childEnds = parent, []*os.File{child}
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Args[0] = "berth-runtime"
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	for i := 0; i < preserveFds; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, child)
+	cmd.Env = append(os.Environ(), initproc.EnvSyncFd+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+	attr := &syscall.SysProcAttr{}
+	for _, n := range spec.Linux.Namespaces {
+		k, err := ns.Lookup(n.Type)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case n.Path != "" && n.Type == specs.UserNamespace:
+			return nil, fmt.Errorf("joining the user namespace %s: %w", n.Path, errdefs.ErrNotImplemented)
+		case n.Path != "":
+			sp.joins = append(sp.joins, ns.Join{Kind: k, Path: n.Path})
+		case n.Type == specs.CgroupNamespace:
+			// unshared by the init once it is in its cgroup
+		case n.Type == specs.TimeNamespace:
+			sp.timeNS = true
+		default:
+			attr.Cloneflags |= k.Flag
+		}
+	}
+	if attr.Cloneflags&syscall.CLONE_NEWUSER != 0 {
+		for _, m := range spec.Linux.UIDMappings {
+			attr.UidMappings = append(attr.UidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+		for _, m := range spec.Linux.GIDMappings {
+			attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+		attr.GidMappingsEnableSetgroups = os.Geteuid() == 0
+	}
+	cmd.SysProcAttr = attr
+	sp.cmd = cmd
+	return sp, nil
+}
+
+// newNS reports whether the container gets a new namespace of type t.
+func (sp *spawn) newNS(t specs.LinuxNamespaceType) bool {
+	for _, n := range sp.spec.Linux.Namespaces {
+		if n.Type == t {
+			return n.Path == ""
+		}
+	}
+	return false
+}
+
+func (sp *spawn) addConsole(f *os.File) {
+	sp.childEnds = append(sp.childEnds, f)
+	sp.cmd.ExtraFiles = append(sp.cmd.ExtraFiles, f)
+	sp.cmd.Env = append(sp.cmd.Env, initproc.EnvConsoleFd+"="+strconv.Itoa(2+len(sp.cmd.ExtraFiles)))
+}
+
+func (sp *spawn) start() error {
+	var unshare uintptr
+	var setup func() error
+	if sp.timeNS {
+		unshare = unix.CLONE_NEWTIME
+		setup = func() error { return writeTimeOffsets(sp.spec.Linux.TimeOffsets) }
+	}
+	var err error
+	if len(sp.joins) > 0 || unshare != 0 {
+		err = ns.JoinAndRun(sp.joins, unshare, setup, sp.cmd.Start)
+	} else {
+		err = sp.cmd.Start()
+	}
+	if err != nil {
+		return fmt.Errorf("start container init: %w", err)
+	}
+	return nil
+}
+
+func writeTimeOffsets(offsets map[string]specs.LinuxTimeOffset) error {
+	if len(offsets) == 0 {
+		return nil
+	}
+	var b []byte
+	for clock, o := range offsets {
+		switch clock {
+		case "monotonic", "boottime":
+		default:
+			return fmt.Errorf("time offset for clock %q: only monotonic and boottime: %w", clock, errdefs.ErrInvalidArgument)
+		}
+		b = fmt.Appendf(b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	if err := os.WriteFile("/proc/thread-self/timens_offsets", b, 0); err != nil {
+		return fmt.Errorf("write time namespace offsets: %w", err)
+	}
+	return nil
+}
+
+func (sp *spawn) closeChildEnds() {
+	for _, f := range sp.childEnds {
+		f.Close()
+	}
+	sp.childEnds = nil
+}
+
+func (sp *spawn) closeParentEnds() { sp.parentSync.Close() }
+
+func (sp *spawn) kill() {
+	if sp.cmd.Process != nil {
+		sp.cmd.Process.Kill()
+		sp.cmd.Wait()
+	}
+}
+
+// handshake sends the config and follows the init until it is ready,
+// running the hooks the init stops for.
+func (sp *spawn) handshake(cfg *initproc.Config, runHooks func() error) error {
+	sp.closeChildEnds()
+	if err := json.NewEncoder(sp.parentSync).Encode(cfg); err != nil {
+		return fmt.Errorf("send config to container init: %w", err)
+	}
+	dec := json.NewDecoder(sp.parentSync)
+	enc := json.NewEncoder(sp.parentSync)
+	for {
+		var m initproc.Message
+		if err := dec.Decode(&m); err != nil {
+			return fmt.Errorf("container init exited before it was ready")
+		}
+		switch m.Type {
+		case initproc.MsgReady:
+			return nil
+		case initproc.MsgError:
+			return errors.New(m.Msg)
+		case initproc.MsgHooks:
+			if err := runHooks(); err != nil {
+				return err
+			}
+			if err := enc.Encode(initproc.Message{Type: initproc.MsgHooksDone}); err != nil {
+				return fmt.Errorf("container init: %w", err)
+			}
+		default:
+			return fmt.Errorf("container init sent unknown message %q", m.Type)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/linux/ns"
+	"github.com/berth-project/berth/internal/linux/pty"
+	"github.com/berth-project/berth/internal/runtime/initproc"
+)
+
+// ExecOptions are the flags of `exec`.
+type ExecOptions struct {
+	ID            string
+	Process       *specs.Process
+	ConsoleSocket string
+	PidFile       string
+	Detach        bool
+	PreserveFds   int
+}
+
+// Exec starts a new process in a running container. In the foreground it
+// waits for it and returns its exit code.
+func (r *Runtime) Exec(o ExecOptions) (int, error) {
+	c, err := r.load(o.ID)
+	if err != nil {
+		return 0, err
+	}
+	switch st := c.Status(); st {
+	case Running, Created:
+	default:
+		return 0, wrongState(c, "exec in", st)
+	}
+	p := o.Process
+	if err := ValidateProcess(p); err != nil {
+		return 0, err
+	}
+	if p.Terminal && o.ConsoleSocket == "" && o.Detach {
+		return 0, fmt.Errorf("exec -t -d needs --console-socket: %w", errdefs.ErrInvalidArgument)
+	}
+	spec := c.State.Spec
+	sp, err := newExecSpawn(c, o.PreserveFds)
+	if err != nil {
+		return 0, err
+	}
+	defer sp.closeChildEnds()
+	defer sp.closeParentEnds()
+	var consoleLocal *os.File
+	if p.Terminal {
+		if o.ConsoleSocket != "" {
+			f, err := dialConsole(o.ConsoleSocket)
+			if err != nil {
+				return 0, err
+			}
+			sp.addConsole(f)
+		} else {
+			local, remote, err := socketPair()
+			if err != nil {
+				return 0, err
+			}
+			consoleLocal = local
+			defer local.Close()
+			sp.addConsole(remote)
+		}
+	}
+	if err := sp.start(); err != nil {
+		return 0, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			sp.kill()
+		}
+	}()
+	if m, err := c.cgroupManager(); err == nil && m != nil {
+		if err := m.Apply(sp.cmd.Process.Pid); err != nil {
+			return 0, fmt.Errorf("exec: join cgroup: %w", err)
+		}
+	}
+	cfg := initproc.Config{
+		Spec: spec, Process: p, Exec: true, PreserveFds: o.PreserveFds,
+		JoinMnt: "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/mnt",
+		State:   *c.specState(Running),
+	}
+	if err := sp.handshake(&cfg, nil); err != nil {
+		return 0, fmt.Errorf("exec in %q: %w", o.ID, err)
+	}
+	var master *os.File
+	if consoleLocal != nil {
+		if master, err = pty.RecvFd(consoleLocal); err != nil {
+			return 0, err
+		}
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, sp.cmd.Process.Pid); err != nil {
+			return 0, err
+		}
+	}
+	ok = true
+	if o.Detach {
+		_ = sp.cmd.Process.Release()
+		return 0, nil
+	}
+	return foreground(sp.cmd, master), nil
+}
+
+// newExecSpawn prepares an init that enters every namespace of c's init
+// except mnt (which the init joins itself, from its locked thread).
+func newExecSpawn(c *Container, preserveFds int) (*spawn, error) {
+	spec := *c.State.Spec
+	linux := *spec.Linux
+	spec.Linux = &linux
+	linux.Namespaces = nil
+	sp, err := newSpawn(&spec, preserveFds, "/")
+	if err != nil {
+		return nil, err
+	}
+	self := "/proc/self/ns/"
+	target := "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/"
+	for _, n := range c.State.Spec.Linux.Namespaces {
+		k, err := ns.Lookup(n.Type)
+		if err != nil {
+			return nil, err
+		}
+		if k.Flag == unix.CLONE_NEWNS {
+			continue
+		}
+		if sameNS(self+k.ProcName, target+k.ProcName) {
+			continue
+		}
+		if k.Flag == unix.CLONE_NEWUSER {
+			return nil, fmt.Errorf("exec into a container with its own user namespace: %w", errdefs.ErrNotImplemented)
+		}
+		sp.joins = append(sp.joins, ns.Join{Kind: k, Path: target + k.ProcName})
+	}
+	return sp, nil
+}
+
+func sameNS(a, b string) bool {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false
+	}
+	return sa.Ino == sb.Ino && sa.Dev == sb.Dev
+}

@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-project/berth/internal/linux/pty"
+)
+
+// foreground waits for a process the runtime started and stays with it:
+// signals the runtime gets are forwarded to it, and with a terminal its pty
+// master is joined to the runtime's stdio (in raw mode when stdin is a
+// terminal). It returns the exit code as a shell would (128+n for signal n).
+func foreground(cmd *exec.Cmd, console *os.File) int {
+	sigs := make(chan os.Signal, 64)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+
+	var copied sync.WaitGroup
+	if console != nil {
+		if pty.IsTerminal(os.Stdin) {
+			if restore, err := pty.MakeRaw(os.Stdin); err == nil {
+				defer restore()
+			}
+			_ = pty.CopySize(os.Stdin, console)
+		}
+		go func() { _, _ = io.Copy(console, os.Stdin) }()
+		copied.Add(1)
+		go func() {
+			defer copied.Done()
+			_, _ = io.Copy(os.Stdout, console)
+		}()
+	}
+	done := make(chan struct{})
+	var state *os.ProcessState
+	go func() {
+		_ = cmd.Wait()
+		state = cmd.ProcessState
+		close(done)
+	}()
+	for {
+		select {
+		case s := <-sigs:
+			sig := s.(unix.Signal)
+			switch sig {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+				// ours: the child's exit, Go's preemption, a closed pipe
+			case unix.SIGWINCH:
+				if console != nil {
+					_ = pty.CopySize(os.Stdin, console)
+				}
+			default:
+				_ = unix.Kill(cmd.Process.Pid, sig)
+			}
+		case <-done:
+			if console != nil {
+				copied.Wait()
+				console.Close()
+			}
+			return exitCode(state)
+		}
+	}
+}
+
+func exitCode(st *os.ProcessState) int {
+	if st == nil {
+		return 255
+	}
+	if ws, ok := st.Sys().(unix.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return st.ExitCode()
+}
