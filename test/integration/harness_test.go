@@ -1,0 +1,121 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berth-project/berth/internal/testenv"
+	"github.com/berth-project/berth/test/kit"
+)
+
+// runtimeCLI is berth-runtime (or another OCI runtime) with a private --root.
+type runtimeCLI struct {
+	t    testing.TB
+	bin  string
+	root string
+}
+
+// newRuntime returns berth-runtime with a state root of the test's own; the
+// test fails if containers are left in it at the end.
+func newRuntime(t testing.TB) *runtimeCLI {
+	t.Helper()
+	testenv.RequiresRoot(t)
+	r := &runtimeCLI{t: t, bin: testenv.Binary(t, "berth-runtime"), root: t.TempDir()}
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(r.root)
+		for _, e := range entries {
+			t.Errorf("container %q left in %s", e.Name(), r.root)
+			r.exec(nil, "delete", "-f", e.Name())
+		}
+	})
+	return r
+}
+
+// exec runs the runtime with args (and stdin) and returns stdout, stderr and
+// the exit code.
+func (r *runtimeCLI) exec(stdin []byte, args ...string) (string, string, int) {
+	r.t.Helper()
+	cmd := exec.Command(r.bin, append([]string{"--root", r.root}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatalf("run %s %v: %v", r.bin, args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// must runs the runtime and fails the test unless it exits 0.
+func (r *runtimeCLI) must(args ...string) string {
+	r.t.Helper()
+	out, errs, code := r.exec(nil, args...)
+	if code != 0 {
+		r.t.Fatalf("berth-runtime %s: exit %d: %s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+// state returns the parsed `state` output of id.
+func (r *runtimeCLI) state(id string) map[string]any {
+	r.t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal([]byte(r.must("state", id)), &st); err != nil {
+		r.t.Fatalf("parse state of %s: %v", id, err)
+	}
+	return st
+}
+
+// report runs bundle b's process in the foreground (`run`) and decodes the
+// probe's JSON report into v.
+func (r *runtimeCLI) report(b *kit.Bundle, id string, v any) {
+	r.t.Helper()
+	if err := b.Save(); err != nil {
+		r.t.Fatal(err)
+	}
+	out, errs, code := r.exec(nil, "run", "--bundle", b.Dir, id)
+	if code != 0 {
+		r.t.Fatalf("run %s: exit %d: %s", id, code, errs)
+	}
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		r.t.Fatalf("parse probe report: %v\n%s", err, out)
+	}
+}
+
+// assertNoLeaks checks that nothing of container id (bundle b) is left: no
+// state directory, no cgroup directory, no mount under the bundle.
+func assertNoLeaks(t testing.TB, r *runtimeCLI, id string, b *kit.Bundle) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(r.root, id)); err == nil {
+		t.Errorf("state directory of %s left behind", id)
+	}
+	if b == nil {
+		return
+	}
+	cg := b.Spec.Linux.CgroupsPath
+	if cg != "" {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cg)
+		for _, d := range dirs {
+			t.Errorf("cgroup %s left behind", d)
+		}
+		if _, err := os.Stat("/sys/fs/cgroup" + cg); err == nil {
+			t.Errorf("cgroup /sys/fs/cgroup%s left behind", cg)
+		}
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mi), b.Dir) {
+		t.Errorf("mount under %s left behind", b.Dir)
+	}
+}
