@@ -119,3 +119,126 @@ func assertNoLeaks(t testing.TB, r *runtimeCLI, id string, b *kit.Bundle) {
 		t.Errorf("mount under %s left behind", b.Dir)
 	}
 }
+
+// probeReport is the JSON of `probe report` (test/probe/report.go).
+type probeReport struct {
+	PID         int                    `json:"pid"`
+	PPID        int                    `json:"ppid"`
+	UID         int                    `json:"uid"`
+	EUID        int                    `json:"euid"`
+	GID         int                    `json:"gid"`
+	EGID        int                    `json:"egid"`
+	Groups      []int                  `json:"groups"`
+	Umask       string                 `json:"umask"`
+	Cwd         string                 `json:"cwd"`
+	Hostname    string                 `json:"hostname"`
+	Domainname  string                 `json:"domainname"`
+	Env         []string               `json:"env"`
+	Args        []string               `json:"args"`
+	Caps        probeCapSets           `json:"caps"`
+	NoNewPrivs  bool                   `json:"no_new_privs"`
+	Rlimits     map[string]probeRlimit `json:"rlimits"`
+	OOMScoreAdj int                    `json:"oom_score_adj"`
+	Namespaces  map[string]string      `json:"namespaces"`
+	Cgroup      []string               `json:"cgroup"`
+	Mounts      []probeMount           `json:"mounts"`
+	FDs         []probeFD              `json:"fds"`
+	Errors      map[string]string      `json:"errors"`
+}
+
+// probeCapSet is one capability set: its mask and the names of its bits.
+type probeCapSet struct {
+	Hex   string   `json:"hex"`
+	Names []string `json:"names"`
+}
+
+type probeCapSets struct {
+	Inheritable probeCapSet `json:"inheritable"`
+	Permitted   probeCapSet `json:"permitted"`
+	Effective   probeCapSet `json:"effective"`
+	Bounding    probeCapSet `json:"bounding"`
+	Ambient     probeCapSet `json:"ambient"`
+}
+
+type probeRlimit struct {
+	Soft int64 `json:"soft"`
+	Hard int64 `json:"hard"`
+}
+
+// probeMount is one line of the container's /proc/self/mountinfo.
+type probeMount struct {
+	Root         string   `json:"root"`
+	Mountpoint   string   `json:"mountpoint"`
+	Options      []string `json:"options"`
+	Propagation  string   `json:"propagation"`
+	FSType       string   `json:"fstype"`
+	Source       string   `json:"source"`
+	SuperOptions []string `json:"super_options"`
+}
+
+type probeFD struct {
+	FD     int    `json:"fd"`
+	Target string `json:"target"`
+}
+
+// probeStat is the JSON of `probe stat PATH`.
+type probeStat struct {
+	Type   string  `json:"type"`
+	Mode   string  `json:"mode"`
+	UID    uint32  `json:"uid"`
+	GID    uint32  `json:"gid"`
+	Size   int64   `json:"size"`
+	Major  *uint32 `json:"major"`
+	Minor  *uint32 `json:"minor"`
+	Target string  `json:"target"`
+}
+
+// mount returns the last mount at mountpoint (the one on top), or fails.
+func (rep *probeReport) mount(t testing.TB, mountpoint string) probeMount {
+	t.Helper()
+	for i := len(rep.Mounts) - 1; i >= 0; i-- {
+		if rep.Mounts[i].Mountpoint == mountpoint {
+			return rep.Mounts[i]
+		}
+	}
+	t.Fatalf("no mount at %s in the container", mountpoint)
+	return probeMount{}
+}
+
+// runOutput saves bundle b and runs its process in the foreground (`run`),
+// returning the process's stdout and stderr (with the runtime's) and the
+// exit code.
+func (r *runtimeCLI) runOutput(b *kit.Bundle, id string) (string, string, int) {
+	r.t.Helper()
+	if err := b.Save(); err != nil {
+		r.t.Fatal(err)
+	}
+	return r.exec(nil, "run", "--bundle", b.Dir, id)
+}
+
+// runShell runs script with the rootfs's busybox sh as b's process and
+// returns its stdout; the test fails unless it exits 0.
+func (r *runtimeCLI) runShell(b *kit.Bundle, id, script string) string {
+	r.t.Helper()
+	b.Spec.Process.Args = []string{"/bin/sh", "-c", script}
+	out, errs, code := r.runOutput(b, id)
+	if code != 0 {
+		r.t.Fatalf("run %s: sh -c %q: exit %d: %s%s", id, script, code, out, errs)
+	}
+	return out
+}
+
+// createFails saves b, checks that `create` fails and leaves no state, and
+// returns the runtime's stderr.
+func (r *runtimeCLI) createFails(b *kit.Bundle, id string) string {
+	r.t.Helper()
+	if err := b.Save(); err != nil {
+		r.t.Fatal(err)
+	}
+	_, errs, code := r.exec(nil, "create", "--bundle", b.Dir, id)
+	if code == 0 {
+		r.exec(nil, "delete", "-f", id)
+		r.t.Fatalf("create %s succeeded, want an error", id)
+	}
+	return errs
+}
