@@ -7,10 +7,16 @@ export GOFLAGS
 
 RUNTIME_PKG := ./cmd/berth-runtime
 
-.PHONY: help build probe test test-unit test-root test-compat test-cgroup2 lint bench install clean
+.PHONY: help deps demo build probe test test-unit test-root test-compat test-cgroup2 lint bench install clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+deps: ## install the Debian packages and Go modules the build and tests need (root)
+	scripts/install-deps.sh
+
+demo: deps build ## run a first container with berth-runtime (root)
+	scripts/demo.sh
 
 build: ## build bin/berth-runtime and the static test probe
 	@mkdir -p $(BIN)
@@ -31,7 +37,8 @@ test-compat: build ## OCI runtime-tools validation, berth-runtime and runc side 
 test-cgroup2: build ## the cgroup v2 tests in a QEMU (TCG) virtual machine
 	test/vm/run.sh
 
-test: test-root test-compat test-cgroup2 ## the whole suite (what .ci/run runs)
+test: deps ## the whole suite, as root (what .ci/run runs): Go tests, OCI conformance, cgroup v2 VM
+	$(MAKE) test-root test-compat test-cgroup2
 
 lint: ## gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi

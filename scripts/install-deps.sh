@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what Berth's build, tests and benchmarks need on a Debian 12 host:
+# Debian packages (only those missing) and the Go modules. Idempotent; run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+	busybox-static
+	runc
+	containerd
+	podman
+	qemu-system-x86
+	cpio
+	hyperfine
+	time
+	skopeo umoci
+	uidmap
+	iptables
+	procps
+	git make
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+export PATH=/usr/local/go/bin:$PATH
+go mod download
+echo "install-deps: ok"
