@@ -79,13 +79,13 @@ cgroup_rmtree() {
 # hybrid host). Root-level ones are removed only if they did not exist before this run.
 preexisting=" "
 for h in "${hierarchies[@]}"; do
-	for d in "$h/testdir" "$h/cgrouptest" "$h/berth/cgrouptest"; do [[ -d $d ]] && preexisting+="$d "; done
+	for d in "$h/testdir" "$h/cgrouptest" "$h/berth/testdir" "$h/berth/cgrouptest"; do [[ -d $d ]] && preexisting+="$d "; done
 done
 cgroup_sweep() {
 	local h d
 	for h in "${hierarchies[@]}"; do
 		cgroup_rmtree "$h/$CG_SUB"
-		for d in "$h/testdir" "$h/cgrouptest" "$h/berth/cgrouptest"; do
+		for d in "$h/testdir" "$h/cgrouptest" "$h/berth/testdir" "$h/berth/cgrouptest"; do
 			[[ -d $d && $preexisting != *" $d "* ]] || continue
 			cgroup_rmtree "$d"
 			rmdir "$d" 2>/dev/null || echo "run.sh: could not remove $d" >&2

@@ -92,8 +92,16 @@ func run(knownPath, out, subject, reference, doc string, args []string) error {
 		return nil
 	}
 	fmt.Printf("verdict: %s fails %d assertion(s) that %s passes:\n", subject, len(regressions), reference)
+	shown := map[string]int{} // at most 5 lines per program; a crashed program loses hundreds
 	for _, a := range regressions {
-		fmt.Printf("  %s: %s\n", a.Program, a.Description)
+		if shown[a.Program]++; shown[a.Program] <= 5 {
+			fmt.Printf("  %s: %s\n", a.Program, a.Description)
+		}
+	}
+	for prog, n := range shown {
+		if n > 5 {
+			fmt.Printf("  %s: … and %d more\n", prog, n-5)
+		}
 	}
 	os.Exit(1)
 	return nil
@@ -157,7 +165,8 @@ func totals(r *Run) (pass, fail int) {
 
 // compare returns the assertions the subject fails and the reference passes. Descriptions repeat
 // within a program (one per hugepage size, per mount…), so they are compared as multisets: the
-// subject regresses when it passes a description fewer times than the reference does.
+// subject regresses when it passes a description fewer times than the reference does, in a program
+// where it does not pass everything it ran.
 func compare(subj, ref *Run, known map[string]string) []Assertion {
 	var out []Assertion
 	for _, name := range sortedPrograms(ref) {
@@ -167,7 +176,14 @@ func compare(subj, ref *Run, known map[string]string) []Assertion {
 				passes[a.Description]++
 			}
 		}
-		if sp := subj.Programs[name]; sp != nil {
+		sp := subj.Programs[name]
+		if sp != nil && sp.Status == "ok" {
+			// Every assertion the subject ran passed and its TAP was complete. The reference may
+			// have run more (process_capabilities_fail: runc ignores the bad capability and runs
+			// runtimetest; the subject rejects the config, as the spec wants), which is no regression.
+			continue
+		}
+		if sp != nil {
 			for _, a := range sp.Assertions {
 				if a.Result == Pass {
 					passes[a.Description]--
