@@ -83,6 +83,13 @@ func newProcess(cfg *Config) (*process, error) {
 		return nil, err
 	}
 	p.path = path
+	// The score survives execve: set it now, so that a value the host
+	// refuses (lowering it needs CAP_SYS_RESOURCE) fails create, not start.
+	if sp.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*sp.OOMScoreAdj)), 0); err != nil {
+			return nil, fmt.Errorf("process.oomScoreAdj: set oom_score_adj %d: %w", *sp.OOMScoreAdj, err)
+		}
+	}
 	return p, nil
 }
 
@@ -169,11 +176,6 @@ func (p *process) exec() error {
 	for _, r := range p.rlimits {
 		if err := unix.Setrlimit(r.resource, &r.lim); err != nil {
 			return fmt.Errorf("set rlimit %d: %w", r.resource, err)
-		}
-	}
-	if sp.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*sp.OOMScoreAdj)), 0); err != nil {
-			return fmt.Errorf("set oom_score_adj %d: %w", *sp.OOMScoreAdj, err)
 		}
 	}
 	if err := applyLabels(sp); err != nil {
