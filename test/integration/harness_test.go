@@ -228,14 +228,42 @@ func (r *runtimeCLI) runShell(b *kit.Bundle, id, script string) string {
 	return out
 }
 
-// createFails saves b, checks that `create` fails and leaves no state, and
-// returns the runtime's stderr.
-func (r *runtimeCLI) createFails(b *kit.Bundle, id string) string {
+// create saves b and runs `create` for it, returning the runtime's stderr
+// and exit code. The runtime's stdio are files, not pipes: the created
+// container inherits them and keeps them open until it exits.
+func (r *runtimeCLI) create(b *kit.Bundle, id string, args ...string) (string, int) {
 	r.t.Helper()
 	if err := b.Save(); err != nil {
 		r.t.Fatal(err)
 	}
-	_, errs, code := r.exec(nil, "create", "--bundle", b.Dir, id)
+	errf, err := os.CreateTemp(r.t.TempDir(), "stderr")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer errf.Close()
+	args = append([]string{"--root", r.root, "create", "--bundle", b.Dir}, args...)
+	cmd := exec.Command(r.bin, append(args, id)...)
+	cmd.Stderr = errf
+	err = cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatalf("run %s create %s: %v", r.bin, id, err)
+	}
+	errs, err := os.ReadFile(errf.Name())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(errs), code
+}
+
+// createFails checks that `create` of b fails and returns the runtime's
+// stderr.
+func (r *runtimeCLI) createFails(b *kit.Bundle, id string) string {
+	r.t.Helper()
+	errs, code := r.create(b, id)
 	if code == 0 {
 		r.exec(nil, "delete", "-f", id)
 		r.t.Fatalf("create %s succeeded, want an error", id)
