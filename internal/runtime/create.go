@@ -373,7 +373,10 @@ func writeTimeOffsets(offsets map[string]specs.LinuxTimeOffset) error {
 		}
 		b = fmt.Appendf(b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
 	}
-	if err := os.WriteFile("/proc/thread-self/timens_offsets", b, 0); err != nil {
+	// timens_offsets exists in /proc/<pid> only, not in /proc/<pid>/task/<tid>
+	// (which /proc/thread-self is): name this thread by its id as a pid.
+	path := "/proc/" + strconv.Itoa(unix.Gettid()) + "/timens_offsets"
+	if err := os.WriteFile(path, b, 0); err != nil {
 		return fmt.Errorf("write time namespace offsets: %w", err)
 	}
 	return nil
