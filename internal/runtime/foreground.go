@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -71,7 +72,8 @@ func exitCode(st *os.ProcessState) int {
 	if st == nil {
 		return 255
 	}
-	if ws, ok := st.Sys().(unix.WaitStatus); ok && ws.Signaled() {
+	// os.ProcessState carries a syscall.WaitStatus, not a unix.WaitStatus.
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
 	return st.ExitCode()
