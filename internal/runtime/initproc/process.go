@@ -161,7 +161,9 @@ func executable(p string) error {
 		return err
 	}
 	if fi.IsDir() {
-		return errors.New("is a directory")
+		// execve(2) fails with EACCES on a directory; runc says so too, and
+		// clients (Podman) map "permission denied" to exit code 126.
+		return errors.New("permission denied")
 	}
 	if fi.Mode()&0o111 == 0 {
 		return errors.New("permission denied")
