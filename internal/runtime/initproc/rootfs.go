@@ -77,12 +77,16 @@ func (r *rootfs) prepare() error {
 	return nil
 }
 
-// makeParentPrivate makes the mount holding path private unless it is
-// meant to be shared: pivot_root refuses a shared parent.
+// makeParentPrivate makes the mount holding path private if it is shared:
+// pivot_root refuses a shared parent. A slave or private parent is kept, so
+// that the rootfs bind mount (and with it "/") keeps rootfsPropagation.
 func makeParentPrivate(path string) error {
-	mp, err := mountPointOf(path)
+	mp, shared, err := mountPointOf(path)
 	if err != nil {
 		return err
+	}
+	if !shared {
+		return nil
 	}
 	if err := unix.Mount("", mp, "", unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make %s private: %w", mp, err)
@@ -90,14 +94,15 @@ func makeParentPrivate(path string) error {
 	return nil
 }
 
-// mountPointOf returns the mount point under which path lies.
-func mountPointOf(path string) (string, error) {
+// mountPointOf returns the mount point under which path lies, and whether
+// that mount is shared (has a "shared:N" optional field).
+func mountPointOf(path string) (string, bool, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return "", fmt.Errorf("read mountinfo: %w", err)
+		return "", false, fmt.Errorf("read mountinfo: %w", err)
 	}
 	defer f.Close()
-	best := "/"
+	best, shared := "", false
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
@@ -105,11 +110,21 @@ func mountPointOf(path string) (string, error) {
 			continue
 		}
 		mp := unescapeMountinfo(fields[4])
-		if (path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/")) && len(mp) > len(best) {
-			best = mp
+		// ">=": of mounts stacked on one point, the last listed is on top.
+		if (path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/")) && len(mp) >= len(best) {
+			best, shared = mp, false
+			for _, opt := range fields[6:] {
+				if opt == "-" {
+					break
+				}
+				shared = shared || strings.HasPrefix(opt, "shared:")
+			}
 		}
 	}
-	return best, s.Err()
+	if best == "" {
+		best = "/"
+	}
+	return best, shared, s.Err()
 }
 
 func unescapeMountinfo(s string) string {
