@@ -83,10 +83,10 @@ func startContainerd(t *testing.T) *containerd {
 		fifoDir:  filepath.Join(dir, "fifo"),
 		exited:   make(chan error, 1),
 	}
-	hostDirs := absentDirs("/run/containerd/s", "/run/containerd/fifo", "/run/containerd/runc", "/run/containerd")
+	hostDirs := absentPaths("/run/containerd/s", "/run/containerd/fifo", "/run/containerd/runc", "/run/containerd")
 	t.Cleanup(func() {
 		c.stop(t)
-		removeEmptyDirs(hostDirs)
+		removeCreated(hostDirs)
 		if err := os.RemoveAll(dir); err != nil {
 			t.Errorf("remove %s: %v", dir, err)
 		}
@@ -429,10 +429,31 @@ func compareClientReports(t testing.TB, want, got string) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !reflect.DeepEqual(w[k], g[k]) {
+		if reflect.DeepEqual(w[k], g[k]) {
+			continue
+		}
+		wl, wok := w[k].([]any)
+		gl, gok := g[k].([]any)
+		if !wok || !gok {
 			wj, _ := json.Marshal(w[k])
 			gj, _ := json.Marshal(g[k])
 			t.Errorf("%s differs from runc's:\nrunc:  %s\nberth: %s", k, wj, gj)
+			continue
+		}
+		// Lists: name the elements that only one side has.
+		wj, gj := jsonEach(wl), jsonEach(gl)
+		for _, e := range wj {
+			if !slices.Contains(gj, e) {
+				t.Errorf("%s: runc has, berth-runtime lacks: %s", k, e)
+			}
+		}
+		for _, e := range gj {
+			if !slices.Contains(wj, e) {
+				t.Errorf("%s: berth-runtime has, runc lacks: %s", k, e)
+			}
+		}
+		if slices.Equal(slices.Sorted(slices.Values(wj)), slices.Sorted(slices.Values(gj))) {
+			t.Errorf("%s: same elements in another order:\nrunc:  %q\nberth: %q", k, wj, gj)
 		}
 	}
 	for k := range g {
@@ -454,7 +475,13 @@ func normalizeClientReport(t testing.TB, out string) map[string]any {
 			ns[k] = v == host
 		}
 	}
+	// Podman builds the environment and the mounts from maps: their order
+	// changes from one container to the next.
+	if env, ok := m["env"].([]any); ok {
+		sort.Slice(env, func(i, j int) bool { return fmt.Sprint(env[i]) < fmt.Sprint(env[j]) })
+	}
 	if mounts, ok := m["mounts"].([]any); ok {
+		kept := mounts[:0]
 		for i, mt := range mounts {
 			mm, _ := mt.(map[string]any)
 			delete(mm, "id")
@@ -464,17 +491,51 @@ func normalizeClientReport(t testing.TB, out string) map[string]any {
 				delete(mm, "root")
 				delete(mm, "super_options")
 			}
-			// A known, deliberate difference: berth-runtime masks a
-			// directory with an empty tmpfs "size=0k,mode=555" (as crun
-			// does), runc with a plain read-only tmpfs.
-			if mm["fstype"] == "tmpfs" && slices.Contains(asStrings(mm["options"]), "ro") {
-				mm["super_options"] = slices.DeleteFunc(asStrings(mm["super_options"]), func(o string) bool {
-					return o == "size=0k" || o == "mode=555"
-				})
+			if knownMountDifference(mm) {
+				continue
 			}
+			kept = append(kept, mm)
 		}
+		sort.SliceStable(kept, func(i, j int) bool {
+			return fmt.Sprint(kept[i].(map[string]any)["mountpoint"]) < fmt.Sprint(kept[j].(map[string]any)["mountpoint"])
+		})
+		m["mounts"] = kept
 	}
 	return m
+}
+
+// knownMountDifference smooths over the deliberate differences between the
+// mounts of berth-runtime and runc 1.1.5 in mount m, and reports whether m is
+// to be left out of the comparison.
+func knownMountDifference(m map[string]any) bool {
+	options := asStrings(m["options"])
+	switch {
+	// A "ro" cgroup mount on a v1 host: runc 1.1.5 leaves the tmpfs at
+	// /sys/fs/cgroup writable (only the hierarchies below are read-only);
+	// berth-runtime makes it read-only as the spec asks.
+	case m["mountpoint"] == "/sys/fs/cgroup" && m["fstype"] == "tmpfs":
+		m["options"] = slices.DeleteFunc(options, func(o string) bool { return o == "ro" || o == "rw" })
+	// berth-runtime masks a directory with an empty tmpfs "size=0k,mode=555"
+	// (as crun does), runc with a plain read-only tmpfs.
+	case m["fstype"] == "tmpfs" && slices.Contains(options, "ro"):
+		m["super_options"] = slices.DeleteFunc(asStrings(m["super_options"]), func(o string) bool {
+			return o == "size=0k" || o == "mode=555"
+		})
+	// On a hybrid host berth-runtime also binds the container's cgroup of
+	// the unified hierarchy; runc 1.1.5 shows only the v1 hierarchies.
+	case m["mountpoint"] == "/sys/fs/cgroup/unified" && m["fstype"] == "cgroup2":
+		return true
+	}
+	return false
+}
+
+func jsonEach(l []any) []string {
+	out := make([]string, len(l))
+	for i, e := range l {
+		data, _ := json.Marshal(e)
+		out[i] = string(data)
+	}
+	return out
 }
 
 func asStrings(v any) []string {
@@ -504,8 +565,19 @@ func removeClientCgroup(t testing.TB, path string, mustBeGone bool) {
 		if mustBeGone {
 			t.Errorf("cgroup %s left behind", real)
 		}
-		if err := removeCgroupTree(real); err != nil {
-			t.Errorf("remove cgroup: %v", err)
+		// A client's helper (Podman's conmon) may still be leaving the
+		// cgroup: rmdir fails with EBUSY until it has.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			err := removeCgroupTree(real)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+				t.Errorf("remove cgroup: %v", err)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	// The berth parent goes once empty; it stays while others use it.
@@ -585,21 +657,22 @@ func unmountBelow(t testing.TB, dir string) {
 	}
 }
 
-// absentDirs returns those of dirs that do not exist now.
-func absentDirs(dirs ...string) []string {
+// absentPaths returns those of paths that do not exist now.
+func absentPaths(paths ...string) []string {
 	var absent []string
-	for _, d := range dirs {
-		if _, err := os.Lstat(d); errors.Is(err, fs.ErrNotExist) {
-			absent = append(absent, d)
+	for _, p := range paths {
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			absent = append(absent, p)
 		}
 	}
 	return absent
 }
 
-// removeEmptyDirs removes those of dirs that are empty, in order (a client
-// creates them on the host; they stay while someone else uses them).
-func removeEmptyDirs(dirs []string) {
-	for _, d := range dirs {
-		_ = syscall.Rmdir(d)
+// removeCreated removes, in order, those of paths (from absentPaths) that are
+// files or empty directories: what a client created on the host. A directory
+// that someone else has put something in meanwhile stays.
+func removeCreated(paths []string) {
+	for _, p := range paths {
+		_ = os.Remove(p)
 	}
 }
