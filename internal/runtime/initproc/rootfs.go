@@ -106,7 +106,7 @@ func mountPointOf(path string) (string, bool, error) {
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
-		if len(fields) < 5 {
+		if len(fields) < 7 { // id parent dev root mountpoint options … "-"
 			continue
 		}
 		mp := unescapeMountinfo(fields[4])
