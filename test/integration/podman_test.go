@@ -208,6 +208,21 @@ func TestPodman(t *testing.T) {
 		compareClientReports(t, ref, out)
 	})
 
+	t.Run("tty", func(t *testing.T) {
+		// -t: conmon hands the runtime a --console-socket and gets the pty.
+		out := p.must(t, append(append([]string{"run", "--rm", "-t"}, p.runFlags(t, berth)...), podmanImage, "/probe", "report")...)
+		var rep struct {
+			TTY bool `json:"tty"`
+			FDs []probeFD
+		}
+		if err := json.Unmarshal([]byte(strings.ReplaceAll(out, "\r\n", "\n")), &rep); err != nil {
+			t.Fatalf("parse probe report: %v\n%s", err, out)
+		}
+		if !rep.TTY || len(rep.FDs) < 3 || !strings.HasPrefix(rep.FDs[0].Target, "/dev/pts/") {
+			t.Errorf("tty %v, fds %+v; want stdin on a /dev/pts terminal", rep.TTY, rep.FDs)
+		}
+	})
+
 	t.Run("exit codes", func(t *testing.T) {
 		for _, tc := range []struct {
 			args []string
