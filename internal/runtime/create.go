@@ -131,6 +131,26 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 			sp.addConsole(remote)
 		}
 	}
+	// On cgroup v2 the init is born in its cgroup (CLONE_INTO_CGROUP): no
+	// migration after the fact, and the limits hold from its first
+	// instruction.
+	intoCgroup := cgroups.HostMode() == cgroups.Unified && !r.Rootless
+	if intoCgroup {
+		u.push(func() { cg.Destroy() })
+		if err := cg.Apply(-1); err != nil {
+			return nil, err
+		}
+		if err := cg.Set(withDeviceRules(spec)); err != nil {
+			return nil, err
+		}
+		fd, err := unix.Open(cg.Path(""), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open cgroup %s: %w", cg.Path(""), err)
+		}
+		defer unix.Close(fd)
+		sp.cmd.SysProcAttr.UseCgroupFD = true
+		sp.cmd.SysProcAttr.CgroupFD = fd
+	}
 	if err := sp.start(); err != nil {
 		return nil, err
 	}
@@ -139,11 +159,13 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 		sp.kill()
 		cg.Destroy()
 	})
-	if err := cg.Apply(pid); err != nil {
-		return nil, err
-	}
-	if err := cg.Set(withDeviceRules(spec)); err != nil {
-		return nil, err
+	if !intoCgroup {
+		if err := cg.Apply(pid); err != nil {
+			return nil, err
+		}
+		if err := cg.Set(withDeviceRules(spec)); err != nil {
+			return nil, err
+		}
 	}
 	for _, w := range cg.Warnings() {
 		r.warn("cgroup: %s", w)
@@ -319,6 +341,9 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 			attr.GidMappings = append(attr.GidMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 		}
 		attr.GidMappingsEnableSetgroups = os.Geteuid() == 0
+		// Become the namespace's root before exec, so that the init keeps
+		// its capabilities in the new user namespace.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !attr.GidMappingsEnableSetgroups}
 	}
 	cmd.SysProcAttr = attr
 	sp.cmd = cmd
