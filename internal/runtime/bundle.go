@@ -112,6 +112,14 @@ func Validate(s *specs.Spec, bundle string) (string, error) {
 	if s.Linux.Seccomp != nil && s.Linux.Seccomp.DefaultAction == "" {
 		return "", invalid("linux.seccomp.defaultAction is empty")
 	}
+	for clock := range s.Linux.TimeOffsets {
+		if clock != "monotonic" && clock != "boottime" {
+			return "", invalid("linux.timeOffsets: clock %q: only monotonic and boottime have offsets", clock)
+		}
+	}
+	if len(s.Linux.TimeOffsets) > 0 && (!hasNamespace(s, specs.TimeNamespace) || namespacePath(s, specs.TimeNamespace) != "") {
+		return "", invalid("linux.timeOffsets need a new time namespace")
+	}
 	if s.Linux.IntelRdt != nil {
 		return "", fmt.Errorf("linux.intelRdt: Intel RDT is not supported: %w", errdefs.ErrNotImplemented)
 	}

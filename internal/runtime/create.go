@@ -181,7 +181,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	cfg := initproc.Config{
 		Spec: spec, Process: spec.Process, Rootfs: rootfs, FifoPath: fifo,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		NewCgroupNS: sp.newNS(specs.CgroupNamespace), UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
+		NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace), UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
 		NewUTS: hasNamespace(spec, specs.UTSNamespace), CgroupPaths: c.State.CgroupPaths,
 		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
 		State:         *c.specState(Creating),
@@ -294,7 +294,6 @@ type spawn struct {
 	parentSync *os.File
 	childEnds  []*os.File
 	joins      []ns.Join
-	timeNS     bool
 	dec        *json.Decoder
 }
 
@@ -328,7 +327,7 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 		case n.Type == specs.CgroupNamespace:
 			// unshared by the init once it is in its cgroup
 		case n.Type == specs.TimeNamespace:
-			sp.timeNS = true
+			// unshared by the init, which enters it at execve
 		default:
 			attr.Cloneflags |= k.Flag
 		}
@@ -367,42 +366,14 @@ func (sp *spawn) addConsole(f *os.File) {
 }
 
 func (sp *spawn) start() error {
-	var unshare uintptr
-	var setup func() error
-	if sp.timeNS {
-		unshare = unix.CLONE_NEWTIME
-		setup = func() error { return writeTimeOffsets(sp.spec.Linux.TimeOffsets) }
-	}
 	var err error
-	if len(sp.joins) > 0 || unshare != 0 {
-		err = ns.JoinAndRun(sp.joins, unshare, setup, sp.cmd.Start)
+	if len(sp.joins) > 0 {
+		err = ns.JoinAndRun(sp.joins, sp.cmd.Start)
 	} else {
 		err = sp.cmd.Start()
 	}
 	if err != nil {
 		return fmt.Errorf("start container init: %w", err)
-	}
-	return nil
-}
-
-func writeTimeOffsets(offsets map[string]specs.LinuxTimeOffset) error {
-	if len(offsets) == 0 {
-		return nil
-	}
-	var b []byte
-	for clock, o := range offsets {
-		switch clock {
-		case "monotonic", "boottime":
-		default:
-			return fmt.Errorf("time offset for clock %q: only monotonic and boottime: %w", clock, errdefs.ErrInvalidArgument)
-		}
-		b = fmt.Appendf(b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
-	}
-	// timens_offsets exists in /proc/<pid> only, not in /proc/<pid>/task/<tid>
-	// (which /proc/thread-self is): name this thread by its id as a pid.
-	path := "/proc/" + strconv.Itoa(unix.Gettid()) + "/timens_offsets"
-	if err := os.WriteFile(path, b, 0); err != nil {
-		return fmt.Errorf("write time namespace offsets: %w", err)
 	}
 	return nil
 }

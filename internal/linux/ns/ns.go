@@ -88,12 +88,10 @@ type Join struct {
 }
 
 // JoinAndRun runs fn on a fresh locked OS thread that first enters each
-// namespace of joins (in the order given) and, when unshareFlags is not zero,
-// unshares those namespaces (for CLONE_NEWTIME and CLONE_NEWPID this affects
-// the thread's future children only). setup, when not nil, runs after the
-// unshare (e.g. to write /proc/thread-self/timens_offsets). The thread is never
-// returned to the scheduler.
-func JoinAndRun(joins []Join, unshareFlags uintptr, setup func() error, fn func() error) error {
+// namespace of joins, in the order given (for a pid namespace this affects
+// the thread's future children only). The thread is never returned to the
+// scheduler.
+func JoinAndRun(joins []Join, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -113,16 +111,6 @@ func JoinAndRun(joins []Join, unshareFlags uintptr, setup func() error, fn func(
 				f.Close()
 				if err != nil {
 					return fmt.Errorf("join %s namespace %s: %w", j.Kind.ProcName, j.Path, err)
-				}
-			}
-			if unshareFlags != 0 {
-				if err := unix.Unshare(int(unshareFlags)); err != nil {
-					return fmt.Errorf("unshare namespaces %#x: %w", unshareFlags, err)
-				}
-			}
-			if setup != nil {
-				if err := setup(); err != nil {
-					return err
 				}
 			}
 			return fn()

@@ -42,6 +42,9 @@ type Config struct {
 	// CgroupPaths are the container's cgroup directories (controller →
 	// absolute path; "" for the unified hierarchy), for cgroup mounts.
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// NewTimeNS asks the init to unshare a time namespace (with
+	// Spec.Linux.TimeOffsets): the process enters it at execve.
+	NewTimeNS bool `json:"newTimeNS,omitempty"`
 	// UserNS tells the init it runs in a new user namespace: devices are
 	// bind-mounted from the host, not created.
 	UserNS bool `json:"userNS,omitempty"`

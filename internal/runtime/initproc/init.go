@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-project/berth/internal/runtime/hooks"
@@ -101,6 +102,11 @@ func initContainer(ch *channel, cfg *Config, console *os.File) error {
 	if cfg.NewCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
+	if cfg.NewTimeNS {
+		if err := unshareTime(cfg.Spec.Linux.TimeOffsets); err != nil {
+			return err
 		}
 	}
 	if !cfg.NoNewKeyring {
@@ -251,6 +257,27 @@ func setIdentity(cfg *Config) error {
 		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
 			return fmt.Errorf("set domainname %q: %w", s.Domainname, err)
 		}
+	}
+	return nil
+}
+
+// unshareTime makes a time namespace for the process: unshare(CLONE_NEWTIME)
+// affects only what this thread execs (the kernel switches at execve), and
+// the clock offsets must be written before any process enters it. The init
+// runs on its main thread, so /proc/self names it.
+func unshareTime(offsets map[string]specs.LinuxTimeOffset) error {
+	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
+		return fmt.Errorf("unshare time namespace: %w", err)
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	var b []byte
+	for clock, o := range offsets {
+		b = fmt.Appendf(b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	if err := os.WriteFile("/proc/self/timens_offsets", b, 0); err != nil {
+		return fmt.Errorf("write time namespace offsets: %w", err)
 	}
 	return nil
 }
