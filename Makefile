@@ -20,7 +20,7 @@ demo: deps build ## run a first container with berth-runtime (root)
 
 build: ## build bin/berth-runtime and the static test probe
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/berth-runtime $(RUNTIME_PKG)
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN)/berth-runtime $(RUNTIME_PKG)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/probe ./test/probe
 
 probe: build

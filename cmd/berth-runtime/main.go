@@ -35,6 +35,8 @@ type globals struct {
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// nsenter's constructor has already run, before the Go runtime:
+		// it is linked in through internal/runtime (see nsenter's doc).
 		initproc.Main()
 		return
 	}

@@ -193,6 +193,17 @@ func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
+// namespaceOf returns the path of the namespace of type t and whether the
+// spec asks for one at all.
+func namespaceOf(s *specs.Spec, t specs.LinuxNamespaceType) (string, bool) {
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == t {
+			return n.Path, true
+		}
+	}
+	return "", false
+}
+
 func namespacePath(s *specs.Spec, t specs.LinuxNamespaceType) string {
 	for _, n := range s.Linux.Namespaces {
 		if n.Type == t {

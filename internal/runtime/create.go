@@ -18,6 +18,7 @@ import (
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/linux/cgroups"
 	"github.com/berth-project/berth/internal/linux/ns"
+	"github.com/berth-project/berth/internal/linux/nsenter"
 	"github.com/berth-project/berth/internal/linux/pty"
 	"github.com/berth-project/berth/internal/runtime/hooks"
 	"github.com/berth-project/berth/internal/runtime/initproc"
@@ -40,7 +41,7 @@ type CreateOptions struct {
 // created is a container just created, with what a foreground caller needs.
 type created struct {
 	c       *Container
-	cmd     *exec.Cmd
+	sp      *spawn
 	console *os.File // pty master, foreground with a terminal only
 	unlock  func()
 }
@@ -52,7 +53,7 @@ func (r *Runtime) Create(o CreateOptions) error {
 		return err
 	}
 	cr.unlock()
-	cr.cmd.Process.Release()
+	cr.sp.release()
 	return nil
 }
 
@@ -154,7 +155,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	if err := sp.start(); err != nil {
 		return nil, err
 	}
-	pid := sp.cmd.Process.Pid
+	pid := sp.pid
 	u.push(func() {
 		sp.kill()
 		cg.Destroy()
@@ -214,7 +215,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	}
 	sp.closeParentEnds()
 	u.Release()
-	return &created{c: c, cmd: sp.cmd, console: master, unlock: unlock}, nil
+	return &created{c: c, sp: sp, console: master, unlock: unlock}, nil
 }
 
 func (r *Runtime) checkConsole(spec *specs.Spec, o CreateOptions) error {
@@ -287,14 +288,22 @@ func withDeviceRules(spec *specs.Spec) *specs.LinuxResources {
 	return &res
 }
 
-// spawn starts `berth-runtime init` in the container's namespaces.
+// spawn starts `berth-runtime init` in the container's namespaces: new
+// ones through clone flags, joined ones from a locked thread of ours
+// (internal/linux/ns) or, where the kernel wants a single-threaded process
+// (user and time namespaces), by the init's C constructor before Go starts
+// (internal/linux/nsenter), which also forks into a pid namespace then.
 type spawn struct {
-	spec       *specs.Spec
-	cmd        *exec.Cmd
-	parentSync *os.File
-	childEnds  []*os.File
-	joins      []ns.Join
-	dec        *json.Decoder
+	spec         *specs.Spec
+	cmd          *exec.Cmd
+	parentSync   *os.File
+	childEnds    []*os.File
+	joins        []ns.Join      // entered by a locked thread of ours before the fork
+	childJoins   []nsenter.Join // entered by the init's constructor
+	childUnshare uintptr        // created by the init's constructor
+	forks        bool           // the constructor forks: the init is our grandchild
+	pid          int            // the init's pid
+	dec          *json.Decoder
 }
 
 func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
@@ -314,23 +323,32 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, child)
 	cmd.Env = append(os.Environ(), initproc.EnvSyncFd+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	attr := &syscall.SysProcAttr{}
-	for _, n := range spec.Linux.Namespaces {
-		k, err := ns.Lookup(n.Type)
-		if err != nil {
-			return nil, err
+	userJoin := namespacePath(spec, specs.UserNamespace) != ""
+	for _, k := range ns.Kinds { // in join order: user first
+		path, ok := namespaceOf(spec, k.Type)
+		if !ok {
+			continue
 		}
+		isPid := k.Flag == unix.CLONE_NEWPID
 		switch {
-		case n.Path != "" && n.Type == specs.UserNamespace:
-			return nil, fmt.Errorf("joining the user namespace %s: %w", n.Path, errdefs.ErrNotImplemented)
-		case n.Path != "":
-			sp.joins = append(sp.joins, ns.Join{Kind: k, Path: n.Path})
-		case n.Type == specs.CgroupNamespace:
-			// unshared by the init once it is in its cgroup
-		case n.Type == specs.TimeNamespace:
-			// unshared by the init, which enters it at execve
+		case path == "" && (k.Type == specs.CgroupNamespace || k.Type == specs.TimeNamespace):
+			// the init unshares these itself (see initproc.Config)
+		case userJoin && path != "":
+			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: path})
+			sp.forks = sp.forks || isPid
+		case userJoin:
+			sp.childUnshare |= k.Flag
+			sp.forks = sp.forks || isPid
+		case path != "" && k.Type == specs.TimeNamespace:
+			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: path})
+		case path != "":
+			sp.joins = append(sp.joins, ns.Join{Kind: k, Path: path})
 		default:
 			attr.Cloneflags |= k.Flag
 		}
+	}
+	if len(sp.childJoins) > 0 && !nsenter.Available() {
+		return nil, fmt.Errorf("joining a user or time namespace needs berth-runtime built with cgo: %w", errdefs.ErrNotImplemented)
 	}
 	if attr.Cloneflags&syscall.CLONE_NEWUSER != 0 {
 		for _, m := range spec.Linux.UIDMappings {
@@ -366,6 +384,7 @@ func (sp *spawn) addConsole(f *os.File) {
 }
 
 func (sp *spawn) start() error {
+	sp.cmd.Env = append(sp.cmd.Env, nsenter.Env(sp.childJoins, sp.childUnshare)...)
 	var err error
 	if len(sp.joins) > 0 {
 		err = ns.JoinAndRun(sp.joins, sp.cmd.Start)
@@ -375,7 +394,61 @@ func (sp *spawn) start() error {
 	if err != nil {
 		return fmt.Errorf("start container init: %w", err)
 	}
+	sp.pid = sp.cmd.Process.Pid
+	sp.closeChildEnds()
+	sp.dec = json.NewDecoder(sp.parentSync)
+	if !sp.forks {
+		return nil
+	}
+	// The constructor forked into the pid namespace: learn the init's pid
+	// and reap the intermediate process.
+	var m struct {
+		initproc.Message
+		Pid int `json:"pid"`
+	}
+	err = sp.dec.Decode(&m)
+	_ = sp.cmd.Wait()
+	switch {
+	case err != nil:
+		return fmt.Errorf("container init exited before it was ready")
+	case m.Type == initproc.MsgError:
+		return errors.New(m.Msg)
+	case m.Type != "pid" || m.Pid <= 0:
+		return fmt.Errorf("container init sent %q, want its pid", m.Type)
+	}
+	sp.pid = m.Pid
 	return nil
+}
+
+// wait waits for the init (or exec'd process) to exit and returns its exit
+// code as a shell would give it.
+func (sp *spawn) wait() int {
+	if !sp.forks {
+		_ = sp.cmd.Wait()
+		return exitCode(sp.cmd.ProcessState)
+	}
+	// Our grandchild, reparented to us as the subreaper.
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(sp.pid, &ws, 0, nil)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return 255
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
+	}
+}
+
+// release lets the init go on without us.
+func (sp *spawn) release() {
+	if !sp.forks {
+		_ = sp.cmd.Process.Release()
+	}
 }
 
 func (sp *spawn) closeChildEnds() {
@@ -388,21 +461,25 @@ func (sp *spawn) closeChildEnds() {
 func (sp *spawn) closeParentEnds() { sp.parentSync.Close() }
 
 func (sp *spawn) kill() {
-	if sp.cmd.Process != nil {
-		sp.cmd.Process.Kill()
-		sp.cmd.Wait()
+	if sp.pid == 0 {
+		return
+	}
+	_ = unix.Kill(sp.pid, unix.SIGKILL)
+	if sp.forks {
+		_, _ = unix.Wait4(sp.pid, nil, 0, nil) // when we are its subreaper
+	} else {
+		_ = sp.cmd.Wait()
 	}
 }
 
 // handshake sends the config and follows the init until it is ready,
 // running the hooks the init stops for.
 func (sp *spawn) handshake(cfg *initproc.Config, runHooks func() error) error {
-	sp.closeChildEnds()
-	if err := json.NewEncoder(sp.parentSync).Encode(cfg); err != nil {
+	enc := json.NewEncoder(sp.parentSync)
+	if err := enc.Encode(cfg); err != nil {
 		return fmt.Errorf("send config to container init: %w", err)
 	}
-	dec := json.NewDecoder(sp.parentSync)
-	enc := json.NewEncoder(sp.parentSync)
+	dec := sp.dec
 	for {
 		var m initproc.Message
 		if err := dec.Decode(&m); err != nil {

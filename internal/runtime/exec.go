@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/linux/ns"
+	"github.com/berth-project/berth/internal/linux/nsenter"
 	"github.com/berth-project/berth/internal/linux/pty"
 	"github.com/berth-project/berth/internal/runtime/initproc"
 )
@@ -78,7 +79,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}()
 	if m, err := c.cgroupManager(); err == nil && m != nil {
-		if err := m.Apply(sp.cmd.Process.Pid); err != nil {
+		if err := m.Apply(sp.pid); err != nil {
 			return 0, fmt.Errorf("exec: join cgroup: %w", err)
 		}
 	}
@@ -97,16 +98,16 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		}
 	}
 	if o.PidFile != "" {
-		if err := writePidFile(o.PidFile, sp.cmd.Process.Pid); err != nil {
+		if err := writePidFile(o.PidFile, sp.pid); err != nil {
 			return 0, err
 		}
 	}
 	ok = true
 	if o.Detach {
-		_ = sp.cmd.Process.Release()
+		sp.release()
 		return 0, nil
 	}
-	return foreground(sp.cmd, master), nil
+	return foreground(sp, master), nil
 }
 
 // newExecSpawn prepares an init that enters every namespace of c's init
@@ -133,8 +134,13 @@ func newExecSpawn(c *Container, preserveFds int) (*spawn, error) {
 		if sameNS(self+k.ProcName, target+k.ProcName) {
 			continue
 		}
-		if k.Flag == unix.CLONE_NEWUSER {
-			return nil, fmt.Errorf("exec into a container with its own user namespace: %w", errdefs.ErrNotImplemented)
+		if k.Flag == unix.CLONE_NEWUSER || k.Flag == unix.CLONE_NEWTIME {
+			// only a single-threaded process may: the init's constructor
+			if !nsenter.Available() {
+				return nil, fmt.Errorf("exec into a container with its own %s namespace needs berth-runtime built with cgo: %w", k.ProcName, errdefs.ErrNotImplemented)
+			}
+			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: target + k.ProcName})
+			continue
 		}
 		sp.joins = append(sp.joins, ns.Join{Kind: k, Path: target + k.ProcName})
 	}

@@ -3,7 +3,6 @@ package runtime
 import (
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -17,7 +16,7 @@ import (
 // signals the runtime gets are forwarded to it, and with a terminal its pty
 // master is joined to the runtime's stdio (in raw mode when stdin is a
 // terminal). It returns the exit code as a shell would (128+n for signal n).
-func foreground(cmd *exec.Cmd, console *os.File) int {
+func foreground(sp *spawn, console *os.File) int {
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
@@ -38,10 +37,9 @@ func foreground(cmd *exec.Cmd, console *os.File) int {
 		}()
 	}
 	done := make(chan struct{})
-	var state *os.ProcessState
+	var code int
 	go func() {
-		_ = cmd.Wait()
-		state = cmd.ProcessState
+		code = sp.wait()
 		close(done)
 	}()
 	for {
@@ -56,14 +54,14 @@ func foreground(cmd *exec.Cmd, console *os.File) int {
 					_ = pty.CopySize(os.Stdin, console)
 				}
 			default:
-				_ = unix.Kill(cmd.Process.Pid, sig)
+				_ = unix.Kill(sp.pid, sig)
 			}
 		case <-done:
 			if console != nil {
 				copied.Wait()
 				console.Close()
 			}
-			return exitCode(state)
+			return code
 		}
 	}
 }

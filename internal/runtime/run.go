@@ -32,10 +32,10 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 	}
 	cr.unlock()
 	if o.Detach {
-		_ = cr.cmd.Process.Release()
+		cr.sp.release()
 		return 0, nil
 	}
-	code := foreground(cr.cmd, cr.console)
+	code := foreground(cr.sp, cr.console)
 	if !o.Keep {
 		if err := r.Delete(o.ID, true); err != nil {
 			return code, err

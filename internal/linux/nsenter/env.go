@@ -1,0 +1,35 @@
+package nsenter
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Environment variables read by the constructor.
+const (
+	EnvJoin    = "_BERTH_NS_JOIN"
+	EnvUnshare = "_BERTH_NS_UNSHARE"
+)
+
+// Join is one namespace for the constructor to enter.
+type Join struct {
+	Flag uintptr // CLONE_NEW*
+	Path string
+}
+
+// Env returns the environment entries that ask the constructor for joins
+// (in order) and then for unsharing flags.
+func Env(joins []Join, unshare uintptr) []string {
+	var env []string
+	if len(joins) > 0 {
+		lines := make([]string, 0, len(joins))
+		for _, j := range joins {
+			lines = append(lines, fmt.Sprintf("%x %s", j.Flag, j.Path))
+		}
+		env = append(env, EnvJoin+"="+strings.Join(lines, "\n"))
+	}
+	if unshare != 0 {
+		env = append(env, fmt.Sprintf("%s=%x", EnvUnshare, unshare))
+	}
+	return env
+}
