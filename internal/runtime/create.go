@@ -20,6 +20,7 @@ import (
 	"github.com/berth-project/berth/internal/linux/ns"
 	"github.com/berth-project/berth/internal/linux/nsenter"
 	"github.com/berth-project/berth/internal/linux/pty"
+	"github.com/berth-project/berth/internal/linux/seccomp"
 	"github.com/berth-project/berth/internal/runtime/hooks"
 	"github.com/berth-project/berth/internal/runtime/initproc"
 )
@@ -103,6 +104,10 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 		return nil, fmt.Errorf("chmod exec fifo: %w", err)
 	}
 
+	filter, err := r.compileSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
 	cg, err := cgroups.New(spec.Linux.CgroupsPath, o.ID, r.Rootless)
 	if err != nil {
 		return nil, err
@@ -186,6 +191,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 		NewUTS: hasNamespace(spec, specs.UTSNamespace), CgroupPaths: c.State.CgroupPaths,
 		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
 		State:         *c.specState(Creating),
+		Seccomp:       filter,
 	}
 	err = sp.handshake(&cfg, func() error {
 		st := c.specState(Creating)
@@ -216,6 +222,23 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	sp.closeParentEnds()
 	u.Release()
 	return &created{c: c, sp: sp, console: master, unlock: unlock}, nil
+}
+
+// compileSeccomp compiles the spec's seccomp section (nil when it has none)
+// here, so that the init only installs it. Unknown syscalls are skipped,
+// as runc does, with a debug message.
+func (r *Runtime) compileSeccomp(spec *specs.Spec) (*seccomp.Filter, error) {
+	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	f, warnings, err := seccomp.Compile(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	for _, w := range warnings {
+		r.debug("seccomp: %s", w)
+	}
+	return f, nil
 }
 
 func (r *Runtime) checkConsole(spec *specs.Spec, o CreateOptions) error {

@@ -83,8 +83,12 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return 0, fmt.Errorf("exec: join cgroup: %w", err)
 		}
 	}
+	filter, err := r.compileSeccomp(spec)
+	if err != nil {
+		return 0, err
+	}
 	cfg := initproc.Config{
-		Spec: spec, Process: p, Exec: true, PreserveFds: o.PreserveFds,
+		Spec: spec, Process: p, Exec: true, PreserveFds: o.PreserveFds, Seccomp: filter,
 		JoinMnt: "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/mnt",
 		State:   *c.specState(Running),
 	}

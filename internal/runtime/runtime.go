@@ -36,6 +36,12 @@ func (r *Runtime) warn(msg string, args ...any) {
 	}
 }
 
+func (r *Runtime) debug(msg string, args ...any) {
+	if r.Log != nil {
+		r.Log.Debug(fmt.Sprintf(msg, args...))
+	}
+}
+
 // cgroupManager loads the manager of an existing container.
 func (c *Container) cgroupManager() (*cgroups.Manager, error) {
 	if len(c.State.CgroupPaths) == 0 {

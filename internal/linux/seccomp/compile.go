@@ -90,7 +90,7 @@ func Compile(s *specs.LinuxSeccomp) (*Filter, []string, error) {
 			}
 			if !known && !warned[name] {
 				warned[name] = true
-				warnings = append(warnings, fmt.Sprintf("seccomp: ignoring unknown syscall %q (not in the %s tables of kernel %s)", name, archNames(selected), syscallTableKernel))
+				warnings = append(warnings, fmt.Sprintf("ignoring unknown syscall %q (not in the %s syscall tables)", name, archNames(selected)))
 			}
 			notify = notify || (known && sc.Action == specs.ActNotify)
 		}

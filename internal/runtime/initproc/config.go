@@ -19,6 +19,8 @@ package initproc
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berth-project/berth/internal/linux/seccomp"
 )
 
 // Environment variables through which the parent hands fds to the init.
@@ -39,6 +41,8 @@ type Config struct {
 	// NewCgroupNS asks the init to unshare a cgroup namespace once it runs
 	// in the container's cgroup (so the namespace's root is that cgroup).
 	NewCgroupNS bool `json:"newCgroupNS,omitempty"`
+	// Seccomp is the process's filter, compiled by the runtime (nil: none).
+	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
 	// CgroupPaths are the container's cgroup directories (controller →
 	// absolute path; "" for the unified hierarchy), for cgroup mounts.
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`

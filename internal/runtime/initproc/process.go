@@ -65,16 +65,7 @@ func newProcess(cfg *Config) (*process, error) {
 		return nil, err
 	}
 	p.caps = caps.FromSpec(sp.Capabilities)
-	if l := cfg.Spec.Linux; l != nil && l.Seccomp != nil {
-		f, warnings, err := seccomp.Compile(l.Seccomp)
-		if err != nil {
-			return nil, fmt.Errorf("seccomp: %w", err)
-		}
-		for _, w := range warnings {
-			fmt.Fprintln(os.Stderr, "berth-runtime: warning: seccomp:", w)
-		}
-		p.filter = f
-	}
+	p.filter = cfg.Seccomp
 	if !hasEnv(p.env, "HOME") {
 		p.env = append(p.env, "HOME="+homeOf(sp.User.UID))
 	}
