@@ -259,7 +259,7 @@ func (r *Runtime) Resume(id string) error {
 	return m.Thaw()
 }
 
-// ParseSignal accepts "KILL", "SIGKILL", "kill" or "9".
+// ParseSignal accepts "KILL", "SIGKILL", "kill", "9" or "SIGRTMIN+1".
 func ParseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		if n <= 0 || n > 64 {
@@ -275,8 +275,10 @@ func ParseSignal(s string) (unix.Signal, error) {
 		return sig, nil
 	}
 	if strings.HasPrefix(name, "SIGRTMIN+") || strings.HasPrefix(name, "SIGRTMAX-") {
-		n, err := strconv.Atoi(name[9:])
-		if err == nil {
+		// The real-time signals are 34 (SIGRTMIN) to 64 (SIGRTMAX): the offset
+		// is unsigned and stays within them.
+		n, err := strconv.ParseUint(name[9:], 10, 8)
+		if err == nil && n <= 64-34 {
 			if name[6] == 'I' {
 				return unix.Signal(34 + n), nil
 			}
