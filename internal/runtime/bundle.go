@@ -84,7 +84,14 @@ func Validate(s *specs.Spec, bundle string) (string, error) {
 		return "", err
 	}
 	if !hasNamespace(s, specs.MountNamespace) {
-		return "", invalid("linux.namespaces: a mount namespace is required")
+		// The container lives in the runtime's mount namespace (as runc
+		// allows): nothing may change the host's view beyond the rootfs.
+		if len(s.Linux.MaskedPaths) > 0 || len(s.Linux.ReadonlyPaths) > 0 {
+			return "", invalid("linux.maskedPaths and linux.readonlyPaths need a mount namespace")
+		}
+		if s.Linux.RootfsPropagation != "" {
+			return "", invalid("linux.rootfsPropagation needs a mount namespace")
+		}
 	}
 	userns := hasNamespace(s, specs.UserNamespace)
 	if (len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0) && !userns {

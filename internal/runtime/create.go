@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/linux/cgroups"
+	"github.com/berth-project/berth/internal/linux/mount"
 	"github.com/berth-project/berth/internal/linux/ns"
 	"github.com/berth-project/berth/internal/linux/nsenter"
 	"github.com/berth-project/berth/internal/linux/pty"
@@ -184,10 +185,16 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	c.State.CgroupPaths = cg.Paths()
 	c.State.Created = time.Now().UTC()
 
+	if !hasNamespace(spec, specs.MountNamespace) {
+		// The init mounts in our namespace, on a bind of the rootfs onto
+		// itself: remember what was on top before, to undo exactly that.
+		c.State.HostMounts, c.State.RootfsTopMount = true, mount.Top(rootfs)
+		u.push(c.unmountHostMounts)
+	}
 	cfg := initproc.Config{
 		Spec: spec, Process: spec.Process, Rootfs: rootfs, FifoPath: fifo,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace), UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
+		HostMounts: c.State.HostMounts, NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace), UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
 		NewUTS: hasNamespace(spec, specs.UTSNamespace), CgroupPaths: c.State.CgroupPaths,
 		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
 		State:         *c.specState(Creating),

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/linux/mount"
 	"github.com/berth-project/berth/internal/runtime/hooks"
 )
 
@@ -174,6 +175,7 @@ func (r *Runtime) destroy(c *Container) error {
 			return fmt.Errorf("delete container %q: %w", c.State.ID, err)
 		}
 	}
+	c.unmountHostMounts()
 	if h := c.State.Spec.Hooks; h != nil {
 		if err := hooks.Run("poststop", h.Poststop, c.specState(Stopped)); err != nil {
 			r.warn("%v", err)
@@ -286,4 +288,22 @@ func ParseSignal(s string) (unix.Signal, error) {
 		}
 	}
 	return 0, fmt.Errorf("unknown signal %q: %w", s, errdefs.ErrInvalidArgument)
+}
+
+// unmountHostMounts detaches the rootfs bind (and every mount under it) of
+// a container without a mount namespace: only a mount stacked on the
+// rootfs since the container was created.
+func (c *Container) unmountHostMounts() {
+	if !c.State.HostMounts {
+		return
+	}
+	for i := 0; i < 4; i++ {
+		top := mount.Top(c.State.Rootfs)
+		if top == 0 || top == c.State.RootfsTopMount {
+			return
+		}
+		if err := unix.Unmount(c.State.Rootfs, unix.MNT_DETACH); err != nil {
+			return
+		}
+	}
 }

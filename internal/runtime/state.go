@@ -54,19 +54,23 @@ func ValidateID(id string) error {
 
 // State is what state.json records of a container.
 type State struct {
-	OCIVersion    string            `json:"ociVersion"`
-	ID            string            `json:"id"`
-	Pid           int               `json:"pid"`
-	PidStartTime  uint64            `json:"pidStartTime"`
-	Bundle        string            `json:"bundle"`
-	Rootfs        string            `json:"rootfs"`
-	Created       time.Time         `json:"created"`
-	Owner         string            `json:"owner"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
-	CgroupPaths   map[string]string `json:"cgroupPaths,omitempty"`
-	Rootless      bool              `json:"rootless,omitempty"`
-	Spec          *specs.Spec       `json:"spec"`
-	NamespacePath map[string]string `json:"namespacePaths,omitempty"` // joined namespaces, by /proc name
+	OCIVersion   string            `json:"ociVersion"`
+	ID           string            `json:"id"`
+	Pid          int               `json:"pid"`
+	PidStartTime uint64            `json:"pidStartTime"`
+	Bundle       string            `json:"bundle"`
+	Rootfs       string            `json:"rootfs"`
+	Created      time.Time         `json:"created"`
+	Owner        string            `json:"owner"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	CgroupPaths  map[string]string `json:"cgroupPaths,omitempty"`
+	Rootless     bool              `json:"rootless,omitempty"`
+	Spec         *specs.Spec       `json:"spec"`
+	// HostMounts: no mount namespace of its own; its mounts, in the
+	// runtime's namespace, hang off a bind of the rootfs on itself that
+	// covers RootfsTopMount (the mount id on top of the rootfs before).
+	HostMounts     bool `json:"hostMounts,omitempty"`
+	RootfsTopMount int  `json:"rootfsTopMount,omitempty"`
 }
 
 // Container is a loaded container: its directory and its recorded state.

@@ -95,7 +95,12 @@ func TestValidateRejects(t *testing.T) {
 		{"duplicate namespace", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 		}, "listed twice"},
-		{"no mount namespace", func(s *specs.Spec) { removeNamespace(s, specs.MountNamespace) }, "a mount namespace is required"},
+		{"masked paths without mount namespace", func(s *specs.Spec) { removeNamespace(s, specs.MountNamespace) }, "need a mount namespace"},
+		{"rootfs propagation without mount namespace", func(s *specs.Spec) {
+			removeNamespace(s, specs.MountNamespace)
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			s.Linux.RootfsPropagation = "rslave"
+		}, "rootfsPropagation needs a mount namespace"},
 		{"uid mappings without user namespace", func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
 		}, "without a user namespace"},

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-project/berth/internal/linux/cgroups"
 	"github.com/berth-project/berth/test/kit"
 )
 
@@ -180,11 +181,19 @@ func TestSpecialMounts(t *testing.T) {
 		specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=2m", "mode=1770", "nodev"}},
 	)
 	b.Spec.Linux.Resources.Pids = &specs.LinuxPids{Limit: ptr(int64(42))}
-	out := r.runShell(b, "special", "cat /sys/fs/cgroup/pids/pids.max; stat -c %a /scratch; /probe report")
+	// The container's cgroup mount: on a v1 (or hybrid) host one mount per
+	// controller, on a v2 host the unified tree at /sys/fs/cgroup.
+	unified := cgroups.HostMode() == cgroups.Unified
+	cgMount, cgType := "/sys/fs/cgroup/pids", "cgroup"
+	if unified {
+		cgMount, cgType = "/sys/fs/cgroup", "cgroup2"
+	}
+	pidsMax := cgMount + "/pids.max"
+	out := r.runShell(b, "special", "cat "+pidsMax+" && stat -c %a /scratch && /probe report")
 	first, rest, _ := strings.Cut(out, "\n")
 	mode, rest, _ := strings.Cut(rest, "\n")
 	if first != "42" {
-		t.Errorf("/sys/fs/cgroup/pids/pids.max inside is %q, want the limit 42", first)
+		t.Errorf("%s inside is %q, want the limit 42", pidsMax, first)
 	}
 	if mode != "1770" {
 		t.Errorf("mode of the tmpfs /scratch %q, want 1770", mode)
@@ -218,11 +227,11 @@ func TestSpecialMounts(t *testing.T) {
 			}
 		}
 	}
-	// On this v1 hybrid host each controller is its own mount, and its root
-	// is the container's cgroup (the cgroup namespace makes it "/").
-	m := rep.mount(t, "/sys/fs/cgroup/pids")
-	if m.FSType != "cgroup" || !slices.Contains(m.Options, "ro") || m.Root != "/" {
-		t.Errorf("/sys/fs/cgroup/pids: %+v, want a read-only cgroup mount of root /", m)
+	// The mount's root is the container's cgroup (the cgroup namespace makes
+	// it "/").
+	m := rep.mount(t, cgMount)
+	if m.FSType != cgType || !slices.Contains(m.Options, "ro") || m.Root != "/" {
+		t.Errorf("%s: %+v, want a read-only %s mount of root /", cgMount, m, cgType)
 	}
 	assertNoLeaks(t, r, "special", b)
 }
@@ -339,4 +348,37 @@ func decodeJSON(t *testing.T, s string, v any) {
 	if err := json.Unmarshal([]byte(s), v); err != nil {
 		t.Fatalf("parse JSON: %v\n%s", err, s)
 	}
+}
+
+// TestNoMountNamespace runs a container in the runtime's own mount
+// namespace (as runc allows): its mounts hang off a bind of the rootfs in
+// the host's namespace, it is chroot'ed, and delete (or a failed create)
+// leaves no mount behind — where runc leaves them.
+func TestNoMountNamespace(t *testing.T) {
+	r := newRuntime(t)
+	b := kit.NewBundle(t)
+	b.Spec.Linux.Namespaces = slices.DeleteFunc(b.Spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+		return n.Type == specs.MountNamespace
+	})
+	b.Spec.Linux.MaskedPaths, b.Spec.Linux.ReadonlyPaths = nil, nil
+	host, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := r.runShell(b, "nomnt", "readlink /proc/self/ns/mnt; ls /proc/self/fd >/dev/null && echo proc-ok")
+	if f := strings.Fields(out); len(f) != 2 || f[0] != host || f[1] != "proc-ok" {
+		t.Errorf("inside: %q, want the host's mount namespace %s and a /proc", out, host)
+	}
+	assertNoLeaks(t, r, "nomnt", b)
+
+	// masked paths would change the host's view: refused, nothing left
+	b.Spec.Linux.MaskedPaths = []string{"/proc/kcore"}
+	r.createFails(b, "nomnt-masked")
+	assertNoLeaks(t, r, "nomnt-masked", b)
+
+	// a create that fails after the mounts (missing binary) leaves none
+	b.Spec.Linux.MaskedPaths = nil
+	b.Spec.Process.Args = []string{"/nonexistent"}
+	r.createFails(b, "nomnt-fail")
+	assertNoLeaks(t, r, "nomnt-fail", b)
 }

@@ -128,7 +128,10 @@ func DropBounding(s Sets) error {
 }
 
 // Apply sets the permitted, effective and inheritable sets of the calling
-// thread, then raises the ambient ones (after clearing any it had).
+// thread, then raises the ambient ones (after clearing any it had). The
+// kernel keeps an ambient capability only if it is also permitted and
+// inheritable; others are left out, as runc does (its default spec lists
+// ambient capabilities without inheritable ones).
 func Apply(s Sets) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	data := [2]unix.CapUserData{
@@ -142,7 +145,7 @@ func Apply(s Sets) error {
 		return fmt.Errorf("clear ambient capabilities: %w", err)
 	}
 	for c := 0; c < 64; c++ {
-		if s.Ambient&(1<<uint(c)) == 0 {
+		if s.Ambient&s.Permitted&s.Inheritable&(1<<uint(c)) == 0 {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {

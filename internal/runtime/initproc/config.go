@@ -46,6 +46,10 @@ type Config struct {
 	// CgroupPaths are the container's cgroup directories (controller →
 	// absolute path; "" for the unified hierarchy), for cgroup mounts.
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// HostMounts: the container has no mount namespace of its own. Its
+	// mounts are made in the runtime's (under the rootfs only, undone by
+	// delete) and it is chroot'ed, not pivoted.
+	HostMounts bool `json:"hostMounts,omitempty"`
 	// NewTimeNS asks the init to unshare a time namespace (with
 	// Spec.Linux.TimeOffsets): the process enters it at execve.
 	NewTimeNS bool `json:"newTimeNS,omitempty"`

@@ -36,7 +36,11 @@ func Main() {
 	}
 	ch := &channel{f: sync, dec: json.NewDecoder(sync), enc: json.NewEncoder(sync)}
 	if err := run(ch); err != nil {
-		_ = ch.send(Message{Type: MsgError, Msg: err.Error()})
+		// Before "ready" the runtime reports the error; after it (the
+		// runtime may be gone) the container's stderr is the only place.
+		if ch.send(Message{Type: MsgError, Msg: err.Error()}) != nil {
+			fmt.Fprintln(os.Stderr, "berth-runtime init:", err)
+		}
 		os.Exit(1)
 	}
 	panic("unreachable")

@@ -40,12 +40,14 @@ func (r *rootfs) propagation() uintptr {
 }
 
 func (r *rootfs) prepare() error {
-	// No mount event of ours may reach the host.
-	if err := unix.Mount("", "/", "", r.propagation(), ""); err != nil {
-		return fmt.Errorf("set propagation of /: %w", err)
-	}
-	if err := makeParentPrivate(r.path); err != nil {
-		return err
+	if !r.cfg.HostMounts {
+		// No mount event of ours may reach the host.
+		if err := unix.Mount("", "/", "", r.propagation(), ""); err != nil {
+			return fmt.Errorf("set propagation of /: %w", err)
+		}
+		if err := makeParentPrivate(r.path); err != nil {
+			return err
+		}
 	}
 	if err := unix.Mount(r.path, r.path, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s: %w", r.path, err)
@@ -109,7 +111,7 @@ func mountPointOf(path string) (string, bool, error) {
 		if len(fields) < 7 { // id parent dev root mountpoint options … "-"
 			continue
 		}
-		mp := unescapeMountinfo(fields[4])
+		mp := mount.Unescape(fields[4])
 		// ">=": of mounts stacked on one point, the last listed is on top.
 		if (path == mp || strings.HasPrefix(path, strings.TrimSuffix(mp, "/")+"/")) && len(mp) >= len(best) {
 			best, shared = mp, false
@@ -125,25 +127,6 @@ func mountPointOf(path string) (string, bool, error) {
 		best = "/"
 	}
 	return best, shared, s.Err()
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			var v int
-			if _, err := fmt.Sscanf(s[i+1:i+4], "%o", &v); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 func (r *rootfs) mount(m specs.Mount) error {
@@ -269,6 +252,12 @@ func (r *rootfs) finishMount(dest string, o mount.Options) error {
 // enter makes the rootfs the root of the mount namespace.
 func (r *rootfs) enter() error {
 	defer r.root.Close()
+	if r.cfg.HostMounts {
+		if err := unix.Chroot(r.path); err != nil {
+			return fmt.Errorf("chroot %s: %w", r.path, err)
+		}
+		return unix.Chdir("/")
+	}
 	if r.cfg.NoPivot {
 		if err := unix.Chdir(r.path); err != nil {
 			return fmt.Errorf("chdir rootfs: %w", err)
