@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -159,4 +162,32 @@ func TestRunArgv0(t *testing.T) {
 	if got, want := read(t, out), "my-hook\x00-c\x00"+cmd+"\x00"; got != want {
 		t.Errorf("hook command line %q, want %q", got, want)
 	}
+}
+
+// TestTimeoutKillsChildren: a hook's children die with it on timeout.
+func TestTimeoutKillsChildren(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	hook := script(t, dir, "spawner", "/bin/sleep 60 &\necho $! > "+pidFile+"\nwait\n")
+	err := Run("prestart", []specs.Hook{{Path: hook, Timeout: timeout(1)}}, &specs.State{ID: "x"})
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("Run: %v, want a timeout", err)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for i := 0; i < 200; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		// a zombie until its reaper (init) collects it: check its state
+		if st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); strings.Contains(string(st), ") Z ") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	t.Errorf("the hook's child %d outlived the hook's timeout", pid)
 }
