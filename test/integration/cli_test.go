@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-project/berth/internal/linux/cgroups"
 	"github.com/berth-project/berth/internal/linux/pty"
 	"github.com/berth-project/berth/test/kit"
 )
@@ -76,10 +77,13 @@ func TestListAndPs(t *testing.T) {
 	if got := r.containerPids("list-running"); !slices.Equal(got, []int{pid}) {
 		t.Errorf("ps --format json = %v, want [%d]", got, pid)
 	}
+	// The header is whatever the host's ps prints (procps: UID PID PPID …;
+	// busybox ignores -ef: PID USER COMMAND); the pid is in its PID column.
 	table := strings.Split(strings.TrimSpace(r.must("ps", "list-running", "-ef")), "\n")
-	if len(table) != 2 || !slices.Contains(strings.Fields(table[0]), "PID") ||
-		strings.Fields(table[1])[1] != strconv.Itoa(pid) || !strings.Contains(table[1], "/probe sleep 1000") {
-		t.Errorf("ps -ef:\n%s\nwant a header and the line of pid %d", strings.Join(table, "\n"), pid)
+	col := slices.Index(strings.Fields(table[0]), "PID")
+	if len(table) != 2 || col < 0 || len(strings.Fields(table[1])) <= col ||
+		strings.Fields(table[1])[col] != strconv.Itoa(pid) || !strings.Contains(table[1], "/probe sleep 1000") {
+		t.Errorf("ps -ef:\n%s\nwant a header with a PID column and the line of pid %d", strings.Join(table, "\n"), pid)
 	}
 	if _, errs, code := r.exec(nil, "ps", "--format", "yaml", "list-running"); code == 0 || !strings.Contains(errs, "yaml") {
 		t.Errorf("ps --format yaml: exit %d, stderr %q; want a failure naming yaml", code, errs)
@@ -96,18 +100,19 @@ func TestListAndPs(t *testing.T) {
 	assertNoProcs(t, mark, running)
 }
 
-// cgroupFile returns the path of file (e.g. "pids.max") of cgroup path
-// under controller ctrl, from its v1 hierarchy or the unified one.
-func cgroupFile(t testing.TB, ctrl, path, file string) string {
+// cgroupFile returns the path of a file of cgroup path: on a cgroup v2 host
+// v2file in the unified tree (/sys/fs/cgroup/<path>/<v2file>), elsewhere
+// v1file in controller ctrl's hierarchy (/sys/fs/cgroup/<ctrl>/<path>/<v1file>).
+func cgroupFile(t testing.TB, ctrl, path, v1file, v2file string) string {
 	t.Helper()
-	for _, dir := range []string{filepath.Join("/sys/fs/cgroup", ctrl), "/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
-		p := filepath.Join(dir, path, file)
-		if exists(p) {
-			return p
-		}
+	p := filepath.Join("/sys/fs/cgroup", ctrl, path, v1file)
+	if cgroups.HostMode() == cgroups.Unified {
+		p = filepath.Join("/sys/fs/cgroup", path, v2file)
 	}
-	t.Fatalf("no cgroup file %s of %s (%s)", file, path, ctrl)
-	return ""
+	if !exists(p) {
+		t.Fatalf("no cgroup file %s (%s of %s)", p, ctrl, path)
+	}
+	return p
 }
 
 func readTrim(t testing.TB, path string) string {
@@ -146,8 +151,12 @@ func TestPauseResumeUpdateEvents(t *testing.T) {
 		t.Errorf("status after pause = %q, want paused", got)
 	}
 	cg := b.Spec.Linux.CgroupsPath
-	if got := readTrim(t, cgroupFile(t, "freezer", cg, "freezer.state")); got != "FROZEN" {
-		t.Errorf("freezer.state = %q, want FROZEN", got)
+	frozenState := "FROZEN" // v1 freezer.state; v2 cgroup.freeze is 1
+	if cgroups.HostMode() == cgroups.Unified {
+		frozenState = "1"
+	}
+	if f := cgroupFile(t, "freezer", cg, "freezer.state", "cgroup.freeze"); readTrim(t, f) != frozenState {
+		t.Errorf("%s = %q, want %s", f, readTrim(t, f), frozenState)
 	}
 	frozen := counter()
 	time.Sleep(300 * time.Millisecond) // a running counter would move in this time
@@ -167,11 +176,11 @@ func TestPauseResumeUpdateEvents(t *testing.T) {
 	}
 
 	r.must("update", "--pids-limit", "42", "--memory", strconv.Itoa(96<<20), id)
-	if got := readTrim(t, cgroupFile(t, "pids", cg, "pids.max")); got != "42" {
-		t.Errorf("pids.max after update = %q, want 42", got)
+	if f := cgroupFile(t, "pids", cg, "pids.max", "pids.max"); readTrim(t, f) != "42" {
+		t.Errorf("%s after update = %q, want 42", f, readTrim(t, f))
 	}
-	if got := readTrim(t, cgroupFile(t, "memory", cg, "memory.limit_in_bytes")); got != strconv.Itoa(96<<20) {
-		t.Errorf("memory.limit_in_bytes after update = %q, want %d", got, 96<<20)
+	if f := cgroupFile(t, "memory", cg, "memory.limit_in_bytes", "memory.max"); readTrim(t, f) != strconv.Itoa(96<<20) {
+		t.Errorf("%s after update = %q, want %d", f, readTrim(t, f), 96<<20)
 	}
 	advances()
 
