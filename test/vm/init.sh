@@ -30,7 +30,7 @@ if [ "$$" = 1 ] && [ "${1:-}" != stage2 ]; then
 	exec switch_root /newroot /init stage2
 fi
 
-. /berth/env # written by run.sh: BERTH_VM_MODE, BERTH_VM_TESTFLAGS, BERTH_VM_REPO
+. /berth/env # written by run.sh: BERTH_VM_MODE, BERTH_VM_TESTFLAGS, BERTH_VM_SKIP, BERTH_VM_REPO
 
 marker() { echo "BERTH-VM: $*"; }
 
@@ -77,6 +77,8 @@ run_tests() {
 			set --
 			while IFS= read -r a; do set -- "$@" "$a"; done <"/berth/args/$name"
 		fi
+		# First, so that a -test.skip of the caller's wins.
+		[ -z "$BERTH_VM_SKIP" ] || set -- "-test.skip=$BERTH_VM_SKIP" "$@"
 		marker "RUN $name"
 		mkdir -p "$dir"
 		(cd "$dir" && exec env HOME=/root TMPDIR=/tmp BERTH_TEST_STRICT=1 BERTH_BIN_DIR=/bin \

@@ -17,7 +17,10 @@
 #   BERTH_VM_PKGS       packages to test (default ./internal/linux/cgroups ./test/integration)
 #   BERTH_VM_TIMEOUT    seconds before QEMU is killed (default 600)
 #   BERTH_VM_MEM, BERTH_VM_SMP   guest size (default 2G, 2)
-#   BERTH_VM_TESTFLAGS  flags for every test binary (default -test.v)
+#   BERTH_VM_TESTFLAGS  flags for every test binary (default -test.v -test.timeout=...)
+#   BERTH_VM_SKIP       -test.skip regexp for every test binary, also with -exec
+#                       (default: the tests of clients the guest lacks,
+#                       ^(TestContainerd|TestPodman)$; empty skips nothing)
 #   BERTH_VM_GOFLAGS    extra flags for "go test -c" (e.g. -race is impossible: CGO_ENABLED=0)
 set -euo pipefail
 
@@ -161,9 +164,14 @@ for b in berth-runtime probe; do
 done
 
 testflags=${BERTH_VM_TESTFLAGS:-"-test.v -test.timeout=$((timeout_s > 120 ? timeout_s - 60 : timeout_s))s"}
+# containerd and Podman are not in the guest: their tests run on the host only.
+skip=${BERTH_VM_SKIP-'^(TestContainerd|TestPodman)$'}
+# sq quotes a value for the guest's sh (the regexp has $ and |).
+sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 cat >"$root/berth/env" <<EOF
 BERTH_VM_MODE=$mode
-BERTH_VM_TESTFLAGS="$testflags"
+BERTH_VM_TESTFLAGS=$(sq "$testflags")
+BERTH_VM_SKIP=$(sq "$skip")
 BERTH_VM_REPO=$repo
 EOF
 
