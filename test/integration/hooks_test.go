@@ -100,12 +100,20 @@ func TestHooksAllSix(t *testing.T) {
 	}
 	b.Spec.Process.Args = []string{"/probe", "signals"}
 	const id = "hooks"
-	if errs, code := r.create(b, id); code != 0 {
-		t.Fatalf("create: exit %d: %s", code, errs)
+	if err := b.Save(); err != nil {
+		t.Fatal(err)
 	}
+	out := r.mustDetached("", "create", "--bundle", b.Dir, id)
 	pid := int(r.state(id)["pid"].(float64))
 	r.must("start", id)
 	waitStatus(t, r, id, "running")
+	// "running" comes before the startContainer hook and the execve of the
+	// probe; a SIGTERM sent before the probe handles it is lost (the init
+	// of a pid namespace ignores signals it has no handler for).
+	waitUntil(t, "probe signals ready", func() bool {
+		data, _ := os.ReadFile(out)
+		return strings.Contains(string(data), "ready")
+	})
 	r.must("kill", id, "TERM")
 	waitStatus(t, r, id, "stopped")
 	r.must("delete", id)
