@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/berth-project/berth/internal/linux/nsenter"
 	"github.com/berth-project/berth/internal/linux/pty"
 	"github.com/berth-project/berth/internal/linux/seccomp"
+	"github.com/berth-project/berth/internal/linux/selfexe"
 	"github.com/berth-project/berth/internal/runtime/hooks"
 	"github.com/berth-project/berth/internal/runtime/initproc"
 )
@@ -194,7 +196,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	cfg := initproc.Config{
 		Spec: spec, Process: spec.Process, Rootfs: rootfs, FifoPath: fifo,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		HostMounts: c.State.HostMounts, NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace), UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
+		HostMounts: c.State.HostMounts, NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace) && sp.childUnshare&unix.CLONE_NEWTIME == 0, UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
 		NewUTS: hasNamespace(spec, specs.UTSNamespace), CgroupPaths: c.State.CgroupPaths,
 		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
 		State:         *c.specState(Creating),
@@ -331,6 +333,7 @@ type spawn struct {
 	joins        []ns.Join      // entered by a locked thread of ours before the fork
 	childJoins   []nsenter.Join // entered by the init's constructor
 	childUnshare uintptr        // created by the init's constructor
+	timeOffsets  string         // of a time namespace the constructor creates
 	forks        bool           // the constructor forks: the init is our grandchild
 	pid          int            // the init's pid
 	dec          *json.Decoder
@@ -343,7 +346,13 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 		return nil, err
 	}
 	sp.parentSync, sp.childEnds = parent, []*os.File{child}
-	cmd := exec.Command("/proc/self/exe", "init")
+	// Through a read-only view of ourselves: a container process that
+	// reaches the init's /proc/<pid>/exe cannot write the host's binary.
+	self, err := selfexe.Path()
+	if err != nil && os.Geteuid() == 0 {
+		return nil, fmt.Errorf("protect the runtime binary: %w", err)
+	}
+	cmd := exec.Command(self, "init")
 	cmd.Args[0] = "berth-runtime"
 	cmd.Dir = dir
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -361,6 +370,11 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 		}
 		isPid := k.Flag == unix.CLONE_NEWPID
 		switch {
+		case path == "" && k.Type == specs.TimeNamespace && nsenter.Available():
+			// made by the constructor, which sets the clock offsets and
+			// enters it (older kernels do not switch at execve)
+			sp.childUnshare |= k.Flag
+			sp.timeOffsets = timeOffsets(spec.Linux.TimeOffsets)
 		case path == "" && (k.Type == specs.CgroupNamespace || k.Type == specs.TimeNamespace):
 			// the init unshares these itself (see initproc.Config)
 		case userJoin && path != "":
@@ -371,6 +385,12 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 			sp.forks = sp.forks || isPid
 		case path != "" && k.Type == specs.TimeNamespace:
 			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: path})
+		case isPid && path != "" && nsenter.Available():
+			// Enter an existing pid namespace only from the sealed init
+			// (internal/linux/selfexe): a fork of ours would show the
+			// namespace's processes our own binary until it execs.
+			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: path})
+			sp.forks = true
 		case path != "":
 			sp.joins = append(sp.joins, ns.Join{Kind: k, Path: path})
 		default:
@@ -397,6 +417,15 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 	return sp, nil
 }
 
+// timeOffsets renders clock offsets as /proc/<pid>/timens_offsets lines.
+func timeOffsets(offsets map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for clock, o := range offsets {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	return b.String()
+}
+
 // newNS reports whether the container gets a new namespace of type t.
 func (sp *spawn) newNS(t specs.LinuxNamespaceType) bool {
 	for _, n := range sp.spec.Linux.Namespaces {
@@ -414,7 +443,7 @@ func (sp *spawn) addConsole(f *os.File) {
 }
 
 func (sp *spawn) start() error {
-	sp.cmd.Env = append(sp.cmd.Env, nsenter.Env(sp.childJoins, sp.childUnshare)...)
+	sp.cmd.Env = append(sp.cmd.Env, nsenter.Env(sp.childJoins, sp.childUnshare, sp.timeOffsets)...)
 	var err error
 	if len(sp.joins) > 0 {
 		err = ns.JoinAndRun(sp.joins, sp.cmd.Start)

@@ -69,6 +69,11 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			sp.addConsole(remote)
 		}
 	}
+	if !o.Detach {
+		// The process is our grandchild when the init forks into the
+		// container's pid namespace: be its reaper.
+		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	}
 	if err := sp.start(); err != nil {
 		return 0, err
 	}
@@ -127,15 +132,19 @@ func newExecSpawn(c *Container, preserveFds int) (*spawn, error) {
 	}
 	self := "/proc/self/ns/"
 	target := "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/"
-	for _, n := range c.State.Spec.Linux.Namespaces {
-		k, err := ns.Lookup(n.Type)
-		if err != nil {
-			return nil, err
-		}
-		if k.Flag == unix.CLONE_NEWNS {
+	for _, k := range ns.Kinds { // in join order: user first
+		if _, ok := namespaceOf(c.State.Spec, k.Type); !ok || k.Flag == unix.CLONE_NEWNS {
 			continue
 		}
 		if sameNS(self+k.ProcName, target+k.ProcName) {
+			continue
+		}
+		if k.Flag == unix.CLONE_NEWPID && nsenter.Available() {
+			// Enter the container's pid namespace only from the sealed
+			// init, which forks there (CVE-2019-5736: a fork of ours
+			// would be visible in the container, running our binary).
+			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: target + k.ProcName})
+			sp.forks = true
 			continue
 		}
 		if k.Flag == unix.CLONE_NEWUSER || k.Flag == unix.CLONE_NEWTIME {

@@ -37,14 +37,14 @@ import (
 	"os"
 )
 
-const usage = `usage: probe report | exit N | sleep SECONDS | signals | stat PATH | write PATH TEXT | cwd-escape`
+const usage = `usage: probe report | exit N | sleep SECONDS | signals | stat PATH | write PATH TEXT | cwd-escape | exe-attack SECONDS INODE`
 
 func main() {
 	if len(os.Args) < 2 {
 		fail(2, usage)
 	}
 	cmd, args := os.Args[1], os.Args[2:]
-	want := map[string]int{"report": 0, "exit": 1, "sleep": 1, "signals": 0, "stat": 1, "write": 2, "cwd-escape": 0}
+	want := map[string]int{"report": 0, "exit": 1, "sleep": 1, "signals": 0, "stat": 1, "write": 2, "cwd-escape": 0, "exe-attack": 2}
 	n, ok := want[cmd]
 	if !ok {
 		fail(2, "unknown command %q\n%s", cmd, usage)
@@ -67,6 +67,8 @@ func main() {
 		write(args[0], args[1])
 	case "cwd-escape":
 		printJSON(cwdEscape())
+	case "exe-attack":
+		printJSON(exeAttack(args[0], args[1]))
 	}
 }
 

@@ -7,8 +7,9 @@ import (
 
 // Environment variables read by the constructor.
 const (
-	EnvJoin    = "_BERTH_NS_JOIN"
-	EnvUnshare = "_BERTH_NS_UNSHARE"
+	EnvJoin        = "_BERTH_NS_JOIN"
+	EnvUnshare     = "_BERTH_NS_UNSHARE"
+	EnvTimeOffsets = "_BERTH_NS_TIME_OFFSETS"
 )
 
 // Join is one namespace for the constructor to enter.
@@ -18,8 +19,9 @@ type Join struct {
 }
 
 // Env returns the environment entries that ask the constructor for joins
-// (in order) and then for unsharing flags.
-func Env(joins []Join, unshare uintptr) []string {
+// (in order), then for unsharing flags; timeOffsets are the lines of
+// /proc/<pid>/timens_offsets for a new time namespace.
+func Env(joins []Join, unshare uintptr, timeOffsets string) []string {
 	var env []string
 	if len(joins) > 0 {
 		lines := make([]string, 0, len(joins))
@@ -30,6 +32,9 @@ func Env(joins []Join, unshare uintptr) []string {
 	}
 	if unshare != 0 {
 		env = append(env, fmt.Sprintf("%s=%x", EnvUnshare, unshare))
+	}
+	if timeOffsets != "" {
+		env = append(env, EnvTimeOffsets+"="+timeOffsets)
 	}
 	return env
 }

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 #include <grp.h>
+#include <sys/prctl.h>
 
 static int sync_fd = -1;
 
@@ -27,6 +28,11 @@ static void fail(const char *what, const char *arg) {
 }
 
 __attribute__((constructor)) static void berth_nsenter(void) {
+	// The init (it alone has a sync fd) runs in the container's namespaces:
+	// not dumpable from its first instruction, so that no container process
+	// can open its /proc/<pid>/ files before it execs.
+	if (getenv("_BERTH_SYNC_FD"))
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	const char *joins = getenv("_BERTH_NS_JOIN");
 	const char *unshare_s = getenv("_BERTH_NS_UNSHARE");
 	if (!joins && !unshare_s)
@@ -67,6 +73,22 @@ __attribute__((constructor)) static void berth_nsenter(void) {
 	int flags = unshare_s ? (int)strtol(unshare_s, NULL, 16) : 0;
 	if (flags && unshare(flags) < 0)
 		fail("unshare", unshare_s);
+	if (flags & CLONE_NEWTIME) {
+		// A new time namespace holds for children only: set its clock
+		// offsets while nothing is in it yet, then enter it ourselves.
+		const char *offsets = getenv("_BERTH_NS_TIME_OFFSETS");
+		if (offsets && *offsets) {
+			int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || write(fd, offsets, strlen(offsets)) < 0)
+				fail("write time offsets", offsets);
+			close(fd);
+		}
+		int fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWTIME) < 0)
+			fail("enter the new time namespace", "");
+		close(fd);
+		unsetenv("_BERTH_NS_TIME_OFFSETS");
+	}
 	unsetenv("_BERTH_NS_JOIN");
 	unsetenv("_BERTH_NS_UNSHARE");
 	if (!pid_ns && !(flags & CLONE_NEWPID))

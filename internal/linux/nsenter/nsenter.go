@@ -9,6 +9,8 @@
 //
 //	_BERTH_NS_JOIN     lines "<CLONE_NEW* in hex> <path>": setns in order
 //	_BERTH_NS_UNSHARE  CLONE_NEW* flags in hex: unshare after the joins
+//	_BERTH_NS_TIME_OFFSETS  with CLONE_NEWTIME: the clock offsets, written
+//	                   before the process enters the new time namespace
 //
 // After joining a user namespace the process becomes its root. When a pid
 // namespace was joined or created, the constructor forks: the parent writes

@@ -165,6 +165,9 @@ func initContainer(ch *channel, cfg *Config, console *os.File) error {
 	if err != nil {
 		return err
 	}
+	if err := p.prepare(); err != nil {
+		return err
+	}
 	if err := ch.send(Message{Type: MsgReady}); err != nil {
 		return err
 	}
@@ -196,6 +199,9 @@ func execProcess(ch *channel, cfg *Config, console *os.File) error {
 	}
 	p, err := newProcess(cfg)
 	if err != nil {
+		return err
+	}
+	if err := p.prepare(); err != nil {
 		return err
 	}
 	if err := ch.send(Message{Type: MsgReady}); err != nil {

@@ -162,9 +162,10 @@ func executable(p string) error {
 	return nil
 }
 
-// exec applies the process's limits, identity, capabilities and seccomp, in
-// the order that keeps each step possible, then execs it.
-func (p *process) exec() error {
+// prepare applies the process's limits, labels, identity and capabilities
+// in the order that keeps each step possible (as runc does, before the
+// runtime is told "ready", so that `create` reports what fails here).
+func (p *process) prepare() error {
 	sp := p.spec
 	for _, r := range p.rlimits {
 		if err := unix.Setrlimit(r.resource, &r.lim); err != nil {
@@ -216,6 +217,12 @@ func (p *process) exec() error {
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return fmt.Errorf("cwd %q is outside the container", sp.Cwd)
 	}
+	return nil
+}
+
+// exec sets no_new_privs, installs seccomp last and execs the process.
+func (p *process) exec() error {
+	sp := p.spec
 	if sp.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
