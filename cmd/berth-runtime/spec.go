@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/linux/seccomp"
 	"github.com/berth-project/berth/internal/spec"
 )
 
@@ -19,11 +20,14 @@ func newSpecCmd(g *globals) *cobra.Command {
 		Use:   "spec",
 		Short: "Write a new config.json for a bundle",
 		Long: `spec writes config.json into the bundle directory: a container running "sh"
-in a terminal with the rootfs at "rootfs". Edit it to taste. With --rootless
-the spec maps the current user to root in a user namespace.`,
+in a terminal with the rootfs at "rootfs", the capabilities of runc's spec and
+Docker's default seccomp profile. Edit it to taste. With --rootless the spec
+maps the current user to root in a user namespace.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s := spec.Default()
+			// Docker's default seccomp profile, for the spec's capabilities.
+			s.Linux.Seccomp = seccomp.DefaultProfile(s.Process.Capabilities.Bounding)
 			if rootless {
 				spec.Rootless(s, uint32(os.Geteuid()), uint32(os.Getegid()))
 			}
