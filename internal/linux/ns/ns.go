@@ -95,6 +95,14 @@ func JoinAndRun(joins []Join, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread speaks for the process (/proc/self): never
+			// taint it. While we hold it, the retry runs on another one.
+			err := JoinAndRun(joins, fn)
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
 		// Never unlock: the thread's namespaces are no longer the process's.
 		errc <- func() error {
 			for _, j := range joins {
