@@ -17,7 +17,7 @@ packages=(
 	uidmap
 	iptables
 	procps
-	git make
+	git make gcc libc6-dev
 )
 missing=()
 for p in "${packages[@]}"; do
