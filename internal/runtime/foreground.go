@@ -12,13 +12,27 @@ import (
 	"github.com/berth-project/berth/internal/linux/pty"
 )
 
-// foreground waits for a process the runtime started and stays with it:
-// signals the runtime gets are forwarded to it, and with a terminal its pty
-// master is joined to the runtime's stdio (in raw mode when stdin is a
-// terminal). It returns the exit code as a shell would (128+n for signal n).
-func foreground(sp *spawn, console *os.File) int {
+// catchSignals holds every signal the runtime gets from now on, for
+// forward to pass on. Call it before the process may run: a signal sent to
+// the runtime in between would otherwise kill it (SIGTERM's default), not
+// reach the process.
+func catchSignals() chan os.Signal {
 	sigs := make(chan os.Signal, 64)
 	signal.Notify(sigs)
+	return sigs
+}
+
+// foreground is forward with signals caught from now on.
+func foreground(sp *spawn, console *os.File) int {
+	return forward(sp, console, catchSignals())
+}
+
+// forward waits for a process the runtime started and stays with it:
+// signals the runtime gets (on sigs, from catchSignals) are forwarded to it,
+// and with a terminal its pty master is joined to the runtime's stdio (in
+// raw mode when stdin is a terminal). It returns the exit code as a shell
+// would (128+n for signal n).
+func forward(sp *spawn, console *os.File, sigs chan os.Signal) int {
 	defer signal.Stop(sigs)
 
 	var copied sync.WaitGroup

@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"os"
+	"os/signal"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -16,9 +19,13 @@ type RunOptions struct {
 // container (unless Keep) and returns the process's exit code.
 func (r *Runtime) Run(o RunOptions) (int, error) {
 	o.Foreground = !o.Detach
+	var sigs chan os.Signal
 	if o.Foreground {
 		// Orphans of the container (no pid namespace) are ours to reap.
 		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+		// Before the process runs (start): signals are for it from then on.
+		sigs = catchSignals()
+		defer signal.Stop(sigs)
 	}
 	cr, err := r.create(o.CreateOptions)
 	if err != nil {
@@ -35,7 +42,7 @@ func (r *Runtime) Run(o RunOptions) (int, error) {
 		cr.sp.release()
 		return 0, nil
 	}
-	code := foreground(cr.sp, cr.console)
+	code := forward(cr.sp, cr.console, sigs)
 	if !o.Keep {
 		if err := r.Delete(o.ID, true); err != nil {
 			return code, err
