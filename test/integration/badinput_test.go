@@ -46,7 +46,7 @@ func copySpec(t testing.TB, s *specs.Spec) *specs.Spec {
 	return &c
 }
 
-// TestCreateBadInput runs create with one kind of bad input at a time: each
+// TestCreateBadInput runs create and run with one kind of bad input at a time: each
 // fails with a one-line error naming the input and leaves nothing behind (no
 // state, cgroup, mount or process).
 func TestCreateBadInput(t *testing.T) {
@@ -139,21 +139,23 @@ func TestCreateBadInput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			args := append(append([]string(nil), tc.global...), "create", "--bundle", b.Dir, id)
-			_, errs, code := r.detached(mark, args...)
-			if code == 0 {
-				r.exec(nil, "delete", "--force", id)
+			for _, verb := range []string{"create", "run"} {
+				args := append(append([]string(nil), tc.global...), verb, "--bundle", b.Dir, id)
+				_, errs, code := r.detached(mark, args...)
+				if code == 0 {
+					r.exec(nil, "delete", "--force", id)
+				}
+				assertOneLineError(t, verb+" with "+tc.name, errs, code, tc.needles...)
+				t.Logf("%s: stderr: %s", verb, errs)
+				if !strings.Contains(id, "/") && id != ".." && len(id) <= 255 {
+					assertNoLeaks(t, r, id, b)
+				}
+				mi, _ := os.ReadFile("/proc/self/mountinfo")
+				if strings.Contains(string(mi), b.Rootfs) {
+					t.Errorf("%s: mount of %s left behind", verb, b.Rootfs)
+				}
+				assertNoProcs(t, mark, b, sleepTag)
 			}
-			assertOneLineError(t, "create with "+tc.name, errs, code, tc.needles...)
-			t.Logf("stderr: %s", errs)
-			if !strings.Contains(id, "/") && id != ".." && len(id) <= 255 {
-				assertNoLeaks(t, r, id, b)
-			}
-			mi, _ := os.ReadFile("/proc/self/mountinfo")
-			if strings.Contains(string(mi), b.Rootfs) {
-				t.Errorf("mount of %s left behind", b.Rootfs)
-			}
-			assertNoProcs(t, mark, b, sleepTag)
 		})
 	}
 	b.Spec = good

@@ -74,6 +74,11 @@ func TestListAndPs(t *testing.T) {
 	}
 
 	pid := want["list-running"].pid
+	// run -d returns once the process may run, maybe before its execve.
+	waitUntil(t, "the container's execve", func() bool {
+		c, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return strings.HasPrefix(string(c), "/probe\x00")
+	})
 	if got := r.containerPids("list-running"); !slices.Equal(got, []int{pid}) {
 		t.Errorf("ps --format json = %v, want [%d]", got, pid)
 	}
@@ -425,6 +430,11 @@ func TestExec(t *testing.T) {
 	if _, errs, code := r.exec(nil, "exec", id, "sh", "-c", "exit 5"); code != 5 {
 		t.Errorf("exec sh -c 'exit 5': exit %d, want 5 (stderr %q)", code, errs)
 	}
+	if _, errs, code := r.exec(nil, "exec", id, "sh", "-c", "kill -KILL $$"); code != 128+9 {
+		t.Errorf("exec of a process that kills itself: exit %d, want %d (stderr %q)", code, 128+9, errs)
+	}
+	_, errs, code := r.exec(nil, "exec", id, "/nonexistent")
+	assertOneLineError(t, "exec /nonexistent", errs, code, "/nonexistent")
 	if out := r.must("exec", "--cwd", "/tmp", id, "pwd"); out != "/tmp\n" {
 		t.Errorf("exec --cwd /tmp: pwd %q", out)
 	}
@@ -475,13 +485,16 @@ func TestExec(t *testing.T) {
 			t.Errorf("%s of the exec'd process %d is %q, the init's %q", f, pid, b, a)
 		}
 	}
-	if pids := r.containerPids(id); !slices.Contains(pids, pid) {
-		t.Errorf("ps of the container %v lacks the exec'd pid %d", pids, pid)
+	if pids := r.containerPids(id); !slices.Contains(pids, pid) || len(pids) != 2 {
+		t.Errorf("ps of the container %v, want the init %d and the exec'd pid %d only", pids, initPid, pid)
+	}
+	if got := r.status(id); got != "running" {
+		t.Errorf("status after the execs = %q, want running", got)
 	}
 
 	r.must("kill", id, "KILL")
 	r.waitStatus(id, "stopped")
-	_, errs, code := r.exec(nil, "exec", id, "true")
+	_, errs, code = r.exec(nil, "exec", id, "true")
 	if code == 0 || !strings.Contains(errs, id) || !strings.Contains(errs, "stopped") {
 		t.Errorf("exec into a stopped container: exit %d, stderr %q; want a failure naming %s and stopped", code, errs, id)
 	}

@@ -328,6 +328,7 @@ func TestRunExitCode(t *testing.T) {
 			t.Errorf("run sh -c %q: exit %d, want %d (stderr %q)", tc.script, code, tc.code, errs)
 		}
 		assertNoLeaks(t, r, id, b)
+		assertNoProcs(t, "", b)
 	}
 }
 
@@ -340,11 +341,13 @@ func TestRunStdio(t *testing.T) {
 		t.Errorf("run: exit %d, stdout %q, stderr %q; want 0, \"to-stdout\\ngot from-stdin\\n\", \"to-stderr\\n\"", code, out, errs)
 	}
 	assertNoLeaks(t, r, "stdio", b)
+	assertNoProcs(t, "", b)
 }
 
 // startForeground starts `run` in the foreground with its stdout on a pipe
-// read line by line; the returned function waits for the runtime and returns
-// its exit code.
+// read line by line (for up to pollTimeout); the returned function waits for
+// the runtime and returns its exit code. Register deleteOnCleanup for the
+// container before: the runtime is killed when the test ends without waiting.
 func (r *runtimeCLI) startForeground(mark string, args ...string) (*exec.Cmd, *bufio.Reader, func() int) {
 	r.t.Helper()
 	cmd := r.command(mark, args...)
@@ -357,6 +360,8 @@ func (r *runtimeCLI) startForeground(mark string, args ...string) (*exec.Cmd, *b
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
+	// readLine fails instead of hanging when nothing comes.
+	_ = pipe.(*os.File).SetReadDeadline(time.Now().Add(pollTimeout))
 	waited := false
 	wait := func() int {
 		waited = true
@@ -406,6 +411,7 @@ func TestRunForwardsSignals(t *testing.T) {
 
 	t.Run("probe", func(t *testing.T) {
 		setArgs(t, b, "/probe", "signals")
+		r.deleteOnCleanup("fwd-probe")
 		cmd, out, wait := r.startForeground(mark, "run", "--bundle", b.Dir, "fwd-probe")
 		readLine(t, out, "ready")
 		if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
@@ -423,6 +429,7 @@ func TestRunForwardsSignals(t *testing.T) {
 	})
 	t.Run("trap", func(t *testing.T) {
 		setArgs(t, b, "/bin/sh", "-c", `trap "echo trapped; exit 7" TERM; echo ready; while :; do sleep 0.1; done`)
+		r.deleteOnCleanup("fwd-trap")
 		cmd, out, wait := r.startForeground(mark, "run", "--bundle", b.Dir, "fwd-trap")
 		readLine(t, out, "ready")
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -445,6 +452,7 @@ func TestRunKilledPidFile(t *testing.T) {
 	setArgs(t, b, "/bin/sh", "-c", "echo ready; exec /probe sleep 1000")
 	mark := newMark()
 	pidFile := filepath.Join(t.TempDir(), "pid")
+	r.deleteOnCleanup("killed")
 	_, out, wait := r.startForeground(mark, "run", "--pid-file", pidFile, "--bundle", b.Dir, "killed")
 	readLine(t, out, "ready")
 	data, err := os.ReadFile(pidFile)
@@ -458,10 +466,11 @@ func TestRunKilledPidFile(t *testing.T) {
 	if got := r.statePid("killed"); got != pid {
 		t.Errorf("--pid-file pid %d, state pid %d", pid, got)
 	}
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if !bytes.HasPrefix(cmdline, []byte("/probe\x00sleep")) {
-		t.Errorf("host pid %d runs %q, want the container's /probe sleep", pid, cmdline)
-	}
+	// The pid is the container's process: sh, which execs the probe.
+	waitUntil(t, fmt.Sprintf("host pid %d to run the container's /probe sleep", pid), func() bool {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return bytes.HasPrefix(cmdline, []byte("/probe\x00sleep"))
+	})
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
