@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
 	busybox-static
 	runc
+	criu
 	containerd
 	podman
 	qemu-system-x86

@@ -92,6 +92,7 @@ all of it in one step.`,
 		newSpecCmd(g), newCreateCmd(g), newStartCmd(g), newStateCmd(g), newKillCmd(g),
 		newDeleteCmd(g), newRunCmd(g), newListCmd(g), newPsCmd(g), newFeaturesCmd(g),
 		newEventsCmd(g), newExecCmd(g), newPauseCmd(g), newResumeCmd(g), newUpdateCmd(g),
+		newCheckpointCmd(g), newRestoreCmd(g),
 	)
 	return cmd
 }
