@@ -29,7 +29,10 @@
 // allow-list (null, zero, full, random, urandom, tty, ptmx, pts, tun and mknod
 // of any device); kernel memory limits are ignored (with a warning); a setting
 // whose controller this host lacks (hugetlb or net_cls on this v1 host, the
-// unified map on v1) is an error naming the setting. One deliberate
+// unified map on v1) is an error naming the setting, except rootless: there
+// the settings of the cgroups the user could not create or join (all of them
+// on a v1 host, which delegates nothing) are skipped, each with a warning
+// (see Warnings), unlike runc, which fails. One deliberate
 // difference: on v2, cpu shares become cpu.weight by the library's quadratic
 // fit (1024 → 100, the v2 default) rather than runc 1.1.5's linear map
 // (1024 → 39).

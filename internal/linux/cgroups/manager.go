@@ -29,6 +29,9 @@ type Manager struct {
 	mode     Mode
 	rootless bool
 	lib      cgroups.Manager // *fs.Manager (v1, hybrid) or *fs2.Manager (v2)
+	// unjoined: rootless on a v2 host, Apply could not create or join the
+	// cgroup, so Set has nothing to write to.
+	unjoined bool
 
 	mu       sync.Mutex
 	warnings []string
@@ -100,6 +103,7 @@ func (m *Manager) Apply(pid int) error {
 	before := m.Paths()
 	err := m.lib.Apply(pid)
 	if errors.Is(err, cgroups.ErrRootless) || (m.rootless && err != nil && m.mode == Unified) {
+		m.unjoined = m.mode == Unified
 		m.warn(fmt.Sprintf("rootless: could not create or join cgroups %s: %v", m.missing(before), err))
 		return nil
 	}

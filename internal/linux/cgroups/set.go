@@ -24,6 +24,9 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if err := validateCpuset(res); err != nil {
 		return err
 	}
+	if m.rootless {
+		m.skipUnjoined(res)
+	}
 	if err := m.checkSupported(res); err != nil {
 		return err
 	}
@@ -32,6 +35,9 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	}
 	if m.mode == Unified {
 		m.warnV1Only(res)
+		if m.unjoined {
+			return nil
+		}
 	}
 	if err := m.lib.Set(res); err != nil {
 		return fmt.Errorf("set resources of cgroup %s: %w", m.describe(), err)
@@ -89,11 +95,7 @@ func (m *Manager) checkSupported(r *cgroups.Resources) error {
 		if !ok || m.Path(ctrl) != "" {
 			continue
 		}
-		why := "the controller is not mounted in cgroup v1 on this host"
-		if m.rootless {
-			why = "it could not be created or joined without privileges, or the controller is not mounted"
-		}
-		return fmt.Errorf("%s: the container has no %s cgroup (%s): %w", setting, ctrl, why, errdefs.ErrFailedPrecondition)
+		return fmt.Errorf("%s: the container has no %s cgroup (the controller is not mounted in cgroup v1 on this host): %w", setting, ctrl, errdefs.ErrFailedPrecondition)
 	}
 	return nil
 }
