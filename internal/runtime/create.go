@@ -335,6 +335,7 @@ type spawn struct {
 	childUnshare uintptr        // created by the init's constructor
 	timeOffsets  string         // of a time namespace the constructor creates
 	forks        bool           // the constructor forks: the init is our grandchild
+	idmapHelper  bool           // the constructor asks us to map its new user namespace
 	pid          int            // the init's pid
 	dec          *json.Decoder
 }
@@ -362,7 +363,15 @@ func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, child)
 	cmd.Env = append(os.Environ(), initproc.EnvSyncFd+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
 	attr := &syscall.SysProcAttr{}
-	userJoin := namespacePath(spec, specs.UserNamespace) != ""
+	// An unprivileged user may write only a map of its own ids itself; any
+	// other map (ranges of /etc/subuid) is written by newuidmap/newgidmap,
+	// for a user namespace that the constructor makes (see idmap.go).
+	sp.idmapHelper = hasNamespace(spec, specs.UserNamespace) && namespacePath(spec, specs.UserNamespace) == "" &&
+		os.Geteuid() != 0 && !ownIDsOnly(spec)
+	if sp.idmapHelper && !nsenter.Available() {
+		return nil, fmt.Errorf("id mappings beyond the user's own ids need berth-runtime built with cgo: %w", errdefs.ErrNotImplemented)
+	}
+	userJoin := namespacePath(spec, specs.UserNamespace) != "" || sp.idmapHelper
 	for _, k := range ns.Kinds { // in join order: user first
 		path, ok := namespaceOf(spec, k.Type)
 		if !ok {
@@ -456,6 +465,13 @@ func (sp *spawn) start() error {
 	sp.pid = sp.cmd.Process.Pid
 	sp.closeChildEnds()
 	sp.dec = json.NewDecoder(sp.parentSync)
+	if sp.idmapHelper {
+		if err := sp.writeIDMaps(); err != nil {
+			_ = sp.cmd.Process.Kill()
+			_ = sp.cmd.Wait()
+			return err
+		}
+	}
 	if !sp.forks {
 		return nil
 	}

@@ -132,11 +132,20 @@ func newExecSpawn(c *Container, preserveFds int) (*spawn, error) {
 	}
 	self := "/proc/self/ns/"
 	target := "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/"
+	// Unprivileged, the container's other namespaces are joined after its
+	// user namespace, by the constructor: we hold no capability over them
+	// before. (Root joins them first, from a locked thread of ours.)
+	_, hasUser := namespaceOf(c.State.Spec, specs.UserNamespace)
+	inUser := os.Geteuid() != 0 && hasUser && !sameNS(self+"user", target+"user") && nsenter.Available()
 	for _, k := range ns.Kinds { // in join order: user first
 		if _, ok := namespaceOf(c.State.Spec, k.Type); !ok || k.Flag == unix.CLONE_NEWNS {
 			continue
 		}
 		if sameNS(self+k.ProcName, target+k.ProcName) {
+			continue
+		}
+		if inUser && k.Flag != unix.CLONE_NEWPID {
+			sp.childJoins = append(sp.childJoins, nsenter.Join{Flag: k.Flag, Path: target + k.ProcName})
 			continue
 		}
 		if k.Flag == unix.CLONE_NEWPID && nsenter.Available() {

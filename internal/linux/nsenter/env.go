@@ -12,6 +12,12 @@ const (
 	EnvTimeOffsets = "_BERTH_NS_TIME_OFFSETS"
 )
 
+// Sync messages of the id-map handshake (see the package doc).
+const (
+	MsgIDMap     = "idmap"
+	MsgIDMapDone = "idmap-done"
+)
+
 // Join is one namespace for the constructor to enter.
 type Join struct {
 	Flag uintptr // CLONE_NEW*

@@ -27,6 +27,46 @@ static void fail(const char *what, const char *arg) {
 	_exit(1);
 }
 
+// await_id_maps asks the runtime to map the user namespace just made (an
+// unprivileged runtime runs newuidmap/newgidmap on our pid), waits for
+// it, then becomes the namespace's root.
+static void await_id_maps(void) {
+	// newuidmap acts only on a process whose /proc/<pid> is the user's:
+	// dumpable for the handshake alone (nothing else is in the namespace).
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail("set dumpable", "for the id maps");
+	static const char ask[] = "{\"type\":\"idmap\"}\n";
+	if (write(sync_fd, ask, sizeof ask - 1) != (ssize_t)(sizeof ask - 1))
+		fail("ask for id maps", "");
+	char reply[128];
+	size_t n = 0;
+	for (;;) {
+		char c;
+		ssize_t r = read(sync_fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EPIPE : errno;
+			fail("wait for id maps", "");
+		}
+		if (c == '\n')
+			break;
+		if (n < sizeof reply - 1)
+			reply[n++] = c;
+	}
+	reply[n] = '\0';
+	if (!strstr(reply, "\"idmap-done\"")) {
+		errno = EPROTO;
+		fail("wait for id maps, got", reply);
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)!setgroups(0, NULL);
+	if (setresgid(0, 0, 0) < 0)
+		fail("become root of the user namespace", "(setresgid 0)");
+	if (setresuid(0, 0, 0) < 0)
+		fail("become root of the user namespace", "(setresuid 0)");
+}
+
 __attribute__((constructor)) static void berth_nsenter(void) {
 	// The init (it alone has a sync fd) runs in the container's namespaces:
 	// not dumpable from its first instruction, so that no container process
@@ -41,25 +81,34 @@ __attribute__((constructor)) static void berth_nsenter(void) {
 	if (s)
 		sync_fd = atoi(s);
 
-	// Joins: lines of "<clone flag in hex> <path>", in order.
+	// Joins: lines of "<clone flag in hex> <path>", in order. All are
+	// opened first: once in a user namespace, we may no longer open the
+	// /proc/<pid>/ns files of a process outside it.
 	int pid_ns = 0, user_ns = 0;
 	if (joins) {
+		enum { max_joins = 16 };
+		int fds[max_joins], flags[max_joins], n = 0;
+		char *paths[max_joins];
 		char *list = strdup(joins), *save = NULL;
-		for (char *line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		for (char *line = strtok_r(list, "\n", &save); line && n < max_joins; line = strtok_r(NULL, "\n", &save)) {
 			char *path = strchr(line, ' ');
 			if (!path)
 				continue;
 			*path++ = '\0';
-			int flag = (int)strtol(line, NULL, 16);
-			int fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
+			flags[n] = (int)strtol(line, NULL, 16);
+			paths[n] = path;
+			fds[n] = open(path, O_RDONLY | O_CLOEXEC);
+			if (fds[n] < 0)
 				fail("open namespace", path);
-			if (setns(fd, flag) < 0)
-				fail("join namespace", path);
-			close(fd);
-			if (flag == CLONE_NEWPID)
+			n++;
+		}
+		for (int i = 0; i < n; i++) {
+			if (setns(fds[i], flags[i]) < 0)
+				fail("join namespace", paths[i]);
+			close(fds[i]);
+			if (flags[i] == CLONE_NEWPID)
 				pid_ns = 1;
-			if (flag == CLONE_NEWUSER)
+			if (flags[i] == CLONE_NEWUSER)
 				user_ns = 1;
 		}
 		free(list);
@@ -73,6 +122,8 @@ __attribute__((constructor)) static void berth_nsenter(void) {
 	int flags = unshare_s ? (int)strtol(unshare_s, NULL, 16) : 0;
 	if (flags && unshare(flags) < 0)
 		fail("unshare", unshare_s);
+	if (flags & CLONE_NEWUSER)
+		await_id_maps();
 	if (flags & CLONE_NEWTIME) {
 		// A new time namespace holds for children only: set its clock
 		// offsets while nothing is in it yet, then enter it ourselves.

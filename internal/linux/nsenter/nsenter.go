@@ -12,7 +12,11 @@
 //	_BERTH_NS_TIME_OFFSETS  with CLONE_NEWTIME: the clock offsets, written
 //	                   before the process enters the new time namespace
 //
-// After joining a user namespace the process becomes its root. When a pid
+// After joining a user namespace the process becomes its root. After
+// making one (CLONE_NEWUSER in _BERTH_NS_UNSHARE: an unprivileged runtime
+// whose maps need newuidmap/newgidmap), it writes {"type":"idmap"} on the
+// sync fd, waits for the line {"type":"idmap-done"} once the runtime has
+// written the maps, and becomes the namespace's root. When a pid
 // namespace was joined or created, the constructor forks: the parent writes
 // {"type":"pid","pid":N} on the sync fd ($_BERTH_SYNC_FD) and exits, and the
 // child goes on as the container's init. Errors go to the sync fd as
