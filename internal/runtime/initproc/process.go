@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-project/berth/internal/linux/caps"
+	"github.com/berth-project/berth/internal/linux/pathrs"
 	"github.com/berth-project/berth/internal/linux/seccomp"
 )
 
@@ -77,11 +78,31 @@ func newProcess(cfg *Config) (*process, error) {
 	// The score survives execve: set it now, so that a value the host
 	// refuses (lowering it needs CAP_SYS_RESOURCE) fails create, not start.
 	if sp.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*sp.OOMScoreAdj)), 0); err != nil {
+		if err := writeOOMScoreAdj(*sp.OOMScoreAdj); err != nil {
 			return nil, fmt.Errorf("process.oomScoreAdj: set oom_score_adj %d: %w", *sp.OOMScoreAdj, err)
 		}
 	}
 	return p, nil
+}
+
+// writeOOMScoreAdj writes the score through a verified procfs handle that
+// crosses no mount: a mount over /proc/self/oom_score_adj (from the spec or
+// the image) cannot redirect the write to another file (CVE-2025-52881).
+func writeOOMScoreAdj(score int) error {
+	proc, err := pathrs.OpenProc("/proc")
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+	f, err := proc.Open("self/oom_score_adj", unix.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(strconv.Itoa(score))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func hasEnv(env []string, key string) bool {
