@@ -353,7 +353,40 @@ func TestRootless(t *testing.T) {
 		if lines := readLines(out); len(lines) != 2 || lines[0] != "0" || lines[1] != "1000:1000" {
 			t.Errorf("id -u and owner of a file of subordinate id %d: %q, want 0 and 1000:1000", u.subID+999, out)
 		}
+		// exec joins the same namespaces: the same ids
+		id := "rl-subids-exec"
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), specWithArgs(t, dir, "/bin/sleep", "100"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, errs, code := u.exec(t, nil, "run", "--detach", "--bundle", dir, id); code != 0 {
+			t.Fatalf("run -d: exit %d: %s", code, errs)
+		}
+		out = u.must(t, "exec", "--user", "1000:1000", id, "/bin/sh", "-c", "id -u; stat -c %u:%g /home/berth")
+		if lines := readLines(out); len(lines) != 2 || lines[0] != "1000" || lines[1] != "1000:1000" {
+			t.Errorf("exec --user 1000: id -u and owner of /home/berth: %q, want 1000 and 1000:1000", out)
+		}
+		u.must(t, "kill", id, "KILL")
+		waitUntil(t, id+" stopped", func() bool { return u.status(t, id) == "stopped" })
+		u.must(t, "delete", id)
 	})
+}
+
+// specWithArgs returns bundle dir's config.json with process.args replaced.
+func specWithArgs(t testing.TB, dir string, args ...string) []byte {
+	t.Helper()
+	var s specs.Spec
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &s)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Process.Args = args
+	if data, err = json.Marshal(&s); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func readLines(s string) []string {
