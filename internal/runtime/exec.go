@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -69,10 +70,14 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			sp.addConsole(remote)
 		}
 	}
+	var sigs chan os.Signal
 	if !o.Detach {
 		// The process is our grandchild when the init forks into the
 		// container's pid namespace: be its reaper.
 		_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+		// Signals are for the process from now on (not our death).
+		sigs = catchSignals()
+		defer signal.Stop(sigs)
 	}
 	if err := sp.start(); err != nil {
 		return 0, err
@@ -116,7 +121,7 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 		sp.release()
 		return 0, nil
 	}
-	return foreground(sp, master), nil
+	return forward(sp, master, sigs), nil
 }
 
 // newExecSpawn prepares an init that enters every namespace of c's init

@@ -22,11 +22,6 @@ func catchSignals() chan os.Signal {
 	return sigs
 }
 
-// foreground is forward with signals caught from now on.
-func foreground(sp *spawn, console *os.File) int {
-	return forward(sp, console, catchSignals())
-}
-
 // forward waits for a process the runtime started and stays with it:
 // signals the runtime gets (on sigs, from catchSignals) are forwarded to it,
 // and with a terminal its pty master is joined to the runtime's stdio (in
