@@ -156,22 +156,10 @@ func initContainer(ch *channel, cfg *Config, console *os.File) error {
 	if err := setIdentity(cfg); err != nil {
 		return err
 	}
-	if console != nil {
-		if err := setupConsole(console, cfg.Process, true); err != nil {
-			return err
-		}
-	}
-	p, err := newProcess(cfg)
+	p, err := ch.ready(cfg, console, true)
 	if err != nil {
 		return err
 	}
-	if err := p.prepare(); err != nil {
-		return err
-	}
-	if err := ch.send(Message{Type: MsgReady}); err != nil {
-		return err
-	}
-	ch.f.Close()
 	if err := waitStart(fifo); err != nil {
 		return err
 	}
@@ -192,23 +180,34 @@ func execProcess(ch *channel, cfg *Config, console *os.File) error {
 			return err
 		}
 	}
+	p, err := ch.ready(cfg, console, false)
+	if err != nil {
+		return err
+	}
+	return p.exec()
+}
+
+// ready sets up the terminal and everything of the process that can fail
+// (binary, limits, credentials), then tells the runtime and closes the
+// channel: what fails after this reaches only the container's stderr.
+func (ch *channel) ready(cfg *Config, console *os.File, devConsole bool) (*process, error) {
 	if console != nil {
-		if err := setupConsole(console, cfg.Process, false); err != nil {
-			return err
+		if err := setupConsole(console, cfg.Process, devConsole); err != nil {
+			return nil, err
 		}
 	}
 	p, err := newProcess(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := p.prepare(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := ch.send(Message{Type: MsgReady}); err != nil {
-		return err
+		return nil, err
 	}
 	ch.f.Close()
-	return p.exec()
+	return p, nil
 }
 
 func joinMount(path string) error {
