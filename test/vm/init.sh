@@ -43,7 +43,9 @@ setup() {
 	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
 	mount -t tmpfs -o mode=1777 shm /dev/shm
 	mount -t mqueue mqueue /dev/mqueue
-	mount -t tmpfs -o mode=1777 tmpfs /tmp
+	# / is already a tmpfs (stage 1): no tmpfs on /tmp, which would hide a
+	# repository mirrored under /tmp (CI clones anywhere, /tmp included).
+	chmod 1777 /tmp
 	mount -t tmpfs -o mode=0755 tmpfs /run
 	# A systemd host's / is shared; behave like one.
 	mount --make-rshared /
