@@ -53,7 +53,7 @@ func featureSet() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: &t},
 			Selinux:         &features.Selinux{Enabled: &t},
 			IntelRdt:        &features.IntelRdt{Enabled: &f},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &f}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}},
 		},
 		Annotations: map[string]string{
 			"org.opencontainers.runtime-spec.features.runtime.name": "berth-runtime",

@@ -108,6 +108,9 @@ func Validate(s *specs.Spec, bundle string) (string, error) {
 			return "", invalid("mount destination %q is invalid", m.Destination)
 		}
 	}
+	if err := validateIDMapped(s); err != nil {
+		return "", err
+	}
 	for k := range s.Linux.Sysctl {
 		if err := validateSysctl(s, k); err != nil {
 			return "", err

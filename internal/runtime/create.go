@@ -193,6 +193,12 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 		c.State.HostMounts, c.State.RootfsTopMount = true, mount.Top(rootfs)
 		u.push(c.unmountHostMounts)
 	}
+	// Idmapped mounts are made here, where the privilege is, now that the
+	// init's user namespace exists; the init asks for them (MsgMounts).
+	if sp.idmapped, err = makeIDMapped(spec, bundle, pid); err != nil {
+		return nil, err
+	}
+	u.push(func() { closeIDMapped(sp.idmapped) })
 	cfg := initproc.Config{
 		Spec: spec, Process: spec.Process, Rootfs: rootfs, FifoPath: fifo,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
@@ -338,6 +344,9 @@ type spawn struct {
 	idmapHelper  bool           // the constructor asks us to map its new user namespace
 	pid          int            // the init's pid
 	dec          *json.Decoder
+
+	// idmapped are detached idmapped mounts for the init, in spec order.
+	idmapped []idmappedMount
 }
 
 func newSpawn(spec *specs.Spec, preserveFds int, dir string) (*spawn, error) {
@@ -565,6 +574,10 @@ func (sp *spawn) handshake(cfg *initproc.Config, runHooks func() error) error {
 			return nil
 		case initproc.MsgError:
 			return errors.New(m.Msg)
+		case initproc.MsgMounts:
+			if err := sp.sendIDMapped(); err != nil {
+				return err
+			}
 		case initproc.MsgHooks:
 			if err := runHooks(); err != nil {
 				return err

@@ -6,6 +6,11 @@
 // $_BERTH_SYNC_FD) in JSON messages:
 //
 //	parent → init   Config                      (after the cgroup is joined)
+//	init → parent   {"type":"mounts"}           (only with idmapped mounts: before any mount)
+//	parent → init   one message per idmapped mount, in spec order: the
+//	                destination as data, the detached mount (made by the
+//	                runtime, see internal/linux/idmap) as SCM_RIGHTS; read
+//	                with recvmsg, not as JSON
 //	init → parent   {"type":"hooks"}            (mounts done, before pivot_root)
 //	parent → init   {"type":"hooks-done"}       (prestart/createRuntime hooks ran)
 //	init → parent   {"type":"ready"}            (all set up; process binary found)
@@ -78,6 +83,7 @@ type Message struct {
 
 // Message types.
 const (
+	MsgMounts    = "mounts"
 	MsgHooks     = "hooks"
 	MsgHooksDone = "hooks-done"
 	MsgReady     = "ready"

@@ -125,6 +125,9 @@ func initContainer(ch *channel, cfg *Config, console *os.File) error {
 	if err != nil {
 		return err
 	}
+	if r.idmapped, err = ch.receiveIDMapped(cfg.Spec); err != nil {
+		return err
+	}
 	if err := r.prepare(); err != nil {
 		return err
 	}

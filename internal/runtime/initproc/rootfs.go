@@ -23,6 +23,9 @@ type rootfs struct {
 	spec *specs.Spec
 	path string
 	root *pathrs.Root
+	// idmapped are the detached idmapped mounts made by the runtime, by
+	// index in spec.Mounts.
+	idmapped map[int]*os.File
 }
 
 func newRootfs(cfg *Config) (*rootfs, error) {
@@ -61,8 +64,12 @@ func (r *rootfs) prepare() error {
 		return err
 	}
 	r.root = root
-	for _, m := range r.spec.Mounts {
-		if err := r.mount(m); err != nil {
+	for i, m := range r.spec.Mounts {
+		do := r.mount
+		if mnt := r.idmapped[i]; mnt != nil {
+			do = func(m specs.Mount) error { return r.attachIDMapped(m, mnt) }
+		}
+		if err := do(m); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
 		}
 	}
