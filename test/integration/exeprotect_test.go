@@ -46,7 +46,7 @@ func TestRuntimeBinaryNotWritable(t *testing.T) {
 	for _, set := range []*[]string{&c.Bounding, &c.Effective, &c.Permitted} {
 		*set = append(*set, "CAP_SYS_PTRACE")
 	}
-	b.Spec.Process.Args = []string{"/bin/sh", "-c", "/probe exe-attack 3 " + strconv.FormatUint(st.Ino, 10) + " > /out/result.json"}
+	b.Spec.Process.Args = []string{"/bin/sh", "-c", "/probe exe-attack 120 " + strconv.FormatUint(st.Ino, 10) + " /out/stop > /out/result.json"}
 	id := "exe-protect"
 	if errs, code := r.create(b, id); code != 0 {
 		t.Fatalf("create: exit %d: %s", code, errs)
@@ -56,6 +56,10 @@ func TestRuntimeBinaryNotWritable(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		r.must("exec", id, "/bin/true")
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Every exec is over: let the probe try its handles.
+	if err := os.WriteFile(filepath.Join(out, "stop"), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for r.state(id)["status"] != "stopped" {

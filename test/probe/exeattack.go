@@ -20,13 +20,14 @@ type exeAttackResult struct {
 	Errors []string `json:"errors"`
 }
 
-// exeAttack plays the CVE-2019-5736 attack for SECONDS without ever writing:
+// exeAttack plays the CVE-2019-5736 attack for SECONDS (or until STOPFILE
+// exists) without ever writing:
 // it watches /proc for processes whose exe is the file with inode INODE (the
 // runtime's binary, joining the container for `exec`), takes an O_PATH
 // handle on /proc/<pid>/exe, and once that process has exited tries to
 // reopen the handle for writing. A successful open is closed at once and
 // reported; nothing is written.
-func exeAttack(secs, inode string) exeAttackResult {
+func exeAttack(secs, inode, stopFile string) exeAttackResult {
 	n, err := strconv.Atoi(secs)
 	if err != nil {
 		fail(2, "exe-attack: bad seconds %q", secs)
@@ -46,6 +47,9 @@ func exeAttack(secs, inode string) exeAttackResult {
 	self := os.Getpid()
 	deadline := time.Now().Add(time.Duration(n) * time.Second)
 	for time.Now().Before(deadline) {
+		if _, err := os.Stat(stopFile); err == nil {
+			break
+		}
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
 			pid, err := strconv.Atoi(e.Name())
@@ -72,7 +76,13 @@ func exeAttack(secs, inode string) exeAttackResult {
 		for i := 0; i < 2000 && unix.Kill(h.pid, 0) == nil; i++ {
 			time.Sleep(time.Millisecond)
 		}
+		// ETXTBSY lasts while anything still executes the file (a runtime
+		// process being torn down): wait for a final answer.
 		fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(h.fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		for i := 0; i < 300 && err == unix.ETXTBSY; i++ {
+			time.Sleep(10 * time.Millisecond)
+			fd, err = unix.Open("/proc/self/fd/"+strconv.Itoa(h.fd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		}
 		if err == nil {
 			unix.Close(fd)
 			res.Writable = append(res.Writable, h.target)

@@ -37,14 +37,14 @@ import (
 	"os"
 )
 
-const usage = `usage: probe report | exit N | sleep SECONDS | signals | stat PATH | write PATH TEXT | cwd-escape | exe-attack SECONDS INODE`
+const usage = `usage: probe report | exit N | sleep SECONDS | signals | stat PATH | write PATH TEXT | cwd-escape | exe-attack SECONDS INODE STOPFILE`
 
 func main() {
 	if len(os.Args) < 2 {
 		fail(2, usage)
 	}
 	cmd, args := os.Args[1], os.Args[2:]
-	want := map[string]int{"report": 0, "exit": 1, "sleep": 1, "signals": 0, "stat": 1, "write": 2, "cwd-escape": 0, "exe-attack": 2}
+	want := map[string]int{"report": 0, "exit": 1, "sleep": 1, "signals": 0, "stat": 1, "write": 2, "cwd-escape": 0, "exe-attack": 3}
 	n, ok := want[cmd]
 	if !ok {
 		fail(2, "unknown command %q\n%s", cmd, usage)
@@ -68,7 +68,7 @@ func main() {
 	case "cwd-escape":
 		printJSON(cwdEscape())
 	case "exe-attack":
-		printJSON(exeAttack(args[0], args[1]))
+		printJSON(exeAttack(args[0], args[1], args[2]))
 	}
 }
 

@@ -164,8 +164,9 @@ for b in berth-runtime probe; do
 done
 
 testflags=${BERTH_VM_TESTFLAGS:-"-test.v -test.timeout=$((timeout_s > 120 ? timeout_s - 60 : timeout_s))s"}
-# containerd and Podman are not in the guest: their tests run on the host only.
-skip=${BERTH_VM_SKIP-'^(TestContainerd|TestPodman)$'}
+# containerd, Podman, CRIU and useradd are not in the guest: those tests run
+# on the host only.
+skip=${BERTH_VM_SKIP-'^(TestContainerd|TestPodman|TestCheckpointRestore|TestCheckpointFailureLeavesContainer|TestRootless)$'}
 # sq quotes a value for the guest's sh (the regexp has $ and |).
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 cat >"$root/berth/env" <<EOF
