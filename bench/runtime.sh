@@ -3,13 +3,20 @@
 #
 #   bench/runtime.sh [--no-doc]        (normally via `make bench`, which builds first)
 #
-# One bundle (busybox-static rootfs, `berth-runtime spec` with terminal false, args /bin/true,
-# cgroupsPath /berth/bench-<pid>) serves both runtimes; each runtime gets a private --root in a
-# temp dir. Scenarios, all timed by hyperfine --shell=none:
-#   run        `<rt> run` of /bin/true: foreground, waits, deletes itself
-#   lifecycle  bench/lifecycle.sh: create; start; wait for the pid to exit; delete
-#   floor      what the kernel needs without any runtime: `unshare` of the container's six
-#              namespaces running /bin/true, and a plain `chroot rootfs /bin/true`
+# One rootfs (busybox-static) and bundles that both runtimes share, from `berth-runtime spec` with
+# terminal false and cgroupsPath /berth/bench-<pid>: `bundle` (args /bin/true, the seccomp
+# section removed, as the numbers before the spec had one), `bundle-seccomp` (the same with the
+# spec's seccomp section, Docker's default profile) and, per runtime, a long-running container
+# (`sleep` with the spec's seccomp, in its own cgroup /berth/bench-<pid>-exec-<rt>), created and
+# started once, deleted at the end. Each runtime gets a private --root in a temp dir. Scenarios,
+# all timed by hyperfine --shell=none:
+#   run                `<rt> run` of /bin/true: foreground, waits, deletes itself
+#   lifecycle          bench/lifecycle.sh: create; start; wait for the pid to exit; delete
+#   lifecycle-seccomp  the same with bundle-seccomp
+#   exec               `<rt> exec <id> /bin/true` into the runtime's own sleeping container
+#   floor              what the kernel needs without any runtime: `unshare` of the container's six
+#                      namespaces running /bin/true, a plain `chroot rootfs /bin/true`, and
+#                      `nsenter` into berth's sleeping container's namespaces running /bin/true
 # Fairness on a noisy host: ROUNDS hyperfine invocations, each running every command RUNS
 # times after WARMUP runs; the command order is reversed every other round; the samples of all
 # rounds are pooled per command. Peak RSS: RSS_SAMPLES `run`s per runtime under GNU time,
@@ -21,14 +28,16 @@
 # (unless --no-doc). Nothing is left behind: the trap force-deletes what is in the private
 # roots, kills what is left in the bench cgroup, and removes the cgroups it made.
 #
-# Environment: ROUNDS (default 6), RUNS (per command per round, default 100), WARMUP (5),
-# RSS_SAMPLES (9), RUNC (runc), BERTH ($REPO/bin/berth-runtime).
+# Environment: ROUNDS (default 6), RUNS (per command per round, default 80), WARMUP (5),
+# RSS_SAMPLES (9), RUNC (runc), BERTH ($REPO/bin/berth-runtime), BERTH_COMMIT (the label of the
+# binary in the host line; default the repository's HEAD, marked when cmd/ or internal/ differ
+# from it: set it when BERTH was built elsewhere, e.g. from a clean `git archive` of a commit).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 ROUNDS=${ROUNDS:-6}
-RUNS=${RUNS:-100}
+RUNS=${RUNS:-80}
 WARMUP=${WARMUP:-5}
 RSS_SAMPLES=${RSS_SAMPLES:-9}
 RUNC=${RUNC:-$(command -v runc || true)}
@@ -47,7 +56,7 @@ done
 
 die() { echo "runtime.sh: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "must run as root"
-for t in hyperfine jq unshare chroot; do command -v "$t" >/dev/null || die "$t not found"; done
+for t in hyperfine jq unshare chroot nsenter; do command -v "$t" >/dev/null || die "$t not found"; done
 [[ -x /usr/bin/time ]] || die "GNU time not found (apt-get install -y time)"
 [[ -x $BERTH ]] || die "$BERTH not built (make build)"
 [[ -n $RUNC && -x $RUNC ]] || die "runc not found"
@@ -57,11 +66,13 @@ file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' || die "$BUSYBOX is
 # --- workspace, cgroups, cleanup ---
 W=$(mktemp -d /tmp/berth-bench.XXXXXX)
 BUNDLE=$W/bundle
+BUNDLE_SECCOMP=$W/bundle-seccomp
 ROOT_BERTH=$W/root-berth
 ROOT_RUNC=$W/root-runc
 FIFO=$W/sleep.fifo
 CG_REL=berth/bench-$$
-mkdir -p "$BUNDLE/rootfs/bin" "$ROOT_BERTH" "$ROOT_RUNC"
+CG_RELS=("$CG_REL" "$CG_REL-exec-berth" "$CG_REL-exec-runc")
+mkdir -p "$BUNDLE/rootfs/bin" "$BUNDLE_SECCOMP" "$W/exec-berth" "$W/exec-runc" "$ROOT_BERTH" "$ROOT_RUNC"
 mkfifo "$FIFO"
 
 hierarchies=()
@@ -75,7 +86,7 @@ for h in "${hierarchies[@]}"; do
 done
 
 cleanup() {
-	local rc=$? rt root id h p
+	local rc=$? rt root id h p rel
 	for rt in "$BERTH:$ROOT_BERTH" "$RUNC:$ROOT_RUNC"; do
 		root=${rt#*:}
 		for id in $("${rt%%:*}" --root "$root" list -q 2>/dev/null); do
@@ -83,12 +94,14 @@ cleanup() {
 		done
 	done
 	for h in "${hierarchies[@]}"; do
-		[[ -d $h/$CG_REL ]] || continue
-		if [[ -f $h/$CG_REL/cgroup.procs ]]; then
-			while read -r p; do kill -9 "$p" 2>/dev/null || true; done <"$h/$CG_REL/cgroup.procs"
-		fi
-		rmdir "$h/$CG_REL" 2>/dev/null || { sleep 0.2; rmdir "$h/$CG_REL" 2>/dev/null; } ||
-			echo "runtime.sh: could not remove $h/$CG_REL" >&2
+		for rel in "${CG_RELS[@]}"; do
+			[[ -d $h/$rel ]] || continue
+			if [[ -f $h/$rel/cgroup.procs ]]; then
+				while read -r p; do kill -9 "$p" 2>/dev/null || true; done <"$h/$rel/cgroup.procs"
+			fi
+			rmdir "$h/$rel" 2>/dev/null || { sleep 0.2; rmdir "$h/$rel" 2>/dev/null; } ||
+				echo "runtime.sh: could not remove $h/$rel" >&2
+		done
 	done
 	# Parents we made: remove only if empty (someone else may have started using them).
 	for p in "${berth_parent_made[@]}"; do rmdir "$p" 2>/dev/null || true; done
@@ -102,20 +115,49 @@ trap 'exit 130' INT TERM
 cp "$BUSYBOX" "$BUNDLE/rootfs/bin/busybox"
 ln -s busybox "$BUNDLE/rootfs/bin/true"
 ln -s busybox "$BUNDLE/rootfs/bin/sh"
-"$BERTH" spec --bundle "$BUNDLE"
+ln -s busybox "$BUNDLE/rootfs/bin/sleep"
+"$BERTH" spec --bundle "$W"
+jq -e '.linux.seccomp.defaultAction == "SCMP_ACT_ERRNO" and (.linux.seccomp.syscalls | length > 0)' \
+	"$W/config.json" >/dev/null || die "berth-runtime spec wrote no default seccomp profile"
+# The bundles share one rootfs by absolute path (OCI: root.path may be absolute).
 jq --arg cg "/$CG_REL" '.process.terminal = false | .process.args = ["/bin/true"]
-	| .linux.cgroupsPath = $cg' "$BUNDLE/config.json" >"$W/config.json"
-mv "$W/config.json" "$BUNDLE/config.json"
+	| .linux.cgroupsPath = $cg | del(.linux.seccomp)' "$W/config.json" >"$BUNDLE/config.json"
+jq --arg cg "/$CG_REL" --arg root "$BUNDLE/rootfs" '.process.terminal = false
+	| .process.args = ["/bin/true"] | .root.path = $root
+	| .linux.cgroupsPath = $cg' "$W/config.json" >"$BUNDLE_SECCOMP/config.json"
+for rt in berth runc; do
+	jq --arg cg "/$CG_REL-exec-$rt" --arg root "$BUNDLE/rootfs" '.process.terminal = false
+		| .process.args = ["/bin/sleep", "1000000"] | .root.path = $root
+		| .linux.cgroupsPath = $cg' "$W/config.json" >"$W/exec-$rt/config.json"
+done
+rm "$W/config.json"
+
+# --- the long-running containers for exec ---
+EXEC_ID=bench-exec
+"$BERTH" --root "$ROOT_BERTH" create --bundle "$W/exec-berth" --pid-file "$W/exec-berth.pid" "$EXEC_ID"
+"$BERTH" --root "$ROOT_BERTH" start "$EXEC_ID"
+"$RUNC" --root "$ROOT_RUNC" create --bundle "$W/exec-runc" --pid-file "$W/exec-runc.pid" "$EXEC_ID"
+"$RUNC" --root "$ROOT_RUNC" start "$EXEC_ID"
+read -r exec_pid_berth <"$W/exec-berth.pid" || [[ -n ${exec_pid_berth:-} ]]
+for rt in "$BERTH:$ROOT_BERTH" "$RUNC:$ROOT_RUNC"; do
+	"${rt%%:*}" --root "${rt#*:}" exec "$EXEC_ID" /bin/true || die "${rt%%:*} exec failed"
+done
 
 # --- latency: ROUNDS interleaved hyperfine runs ---
-names=(berth:run runc:run berth:lifecycle runc:lifecycle floor:unshare floor:chroot)
+names=(berth:run runc:run berth:lifecycle runc:lifecycle berth:lifecycle-seccomp runc:lifecycle-seccomp
+	berth:exec runc:exec floor:unshare floor:chroot floor:nsenter)
 declare -A cmds=(
 	[berth:run]="$BERTH --root $ROOT_BERTH run --bundle $BUNDLE bench-run"
 	[runc:run]="$RUNC --root $ROOT_RUNC run --bundle $BUNDLE bench-run"
 	[berth:lifecycle]="$HERE/lifecycle.sh $BERTH $ROOT_BERTH $BUNDLE $FIFO"
 	[runc:lifecycle]="$HERE/lifecycle.sh $RUNC $ROOT_RUNC $BUNDLE $FIFO"
 	[floor:unshare]="unshare --fork --pid --mount --uts --ipc --net --cgroup /bin/true"
+	[berth:lifecycle-seccomp]="$HERE/lifecycle.sh $BERTH $ROOT_BERTH $BUNDLE_SECCOMP $FIFO"
+	[runc:lifecycle-seccomp]="$HERE/lifecycle.sh $RUNC $ROOT_RUNC $BUNDLE_SECCOMP $FIFO"
+	[berth:exec]="$BERTH --root $ROOT_BERTH exec $EXEC_ID /bin/true"
+	[runc:exec]="$RUNC --root $ROOT_RUNC exec $EXEC_ID /bin/true"
 	[floor:chroot]="chroot $BUNDLE/rootfs /bin/true"
+	[floor:nsenter]="nsenter --target $exec_pid_berth --pid --mount --uts --ipc --net --cgroup --root --wd /bin/true"
 )
 start_s=$SECONDS
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -140,6 +182,9 @@ for ((i = 1; i <= RSS_SAMPLES; i++)); do
 	rss_runc+=("$(<"$W/rss")")
 done
 elapsed=$((SECONDS - start_s))
+for rt in "$BERTH:$ROOT_BERTH" "$RUNC:$ROOT_RUNC"; do
+	"${rt%%:*}" --root "${rt#*:}" delete --force "$EXEC_ID" || die "${rt%%:*} delete --force $EXEC_ID failed"
+done
 
 # --- host ---
 cgroup_mode=v1
@@ -148,8 +193,14 @@ if [[ $(stat -fc %T "$CG") == cgroup2fs ]]; then
 elif grep -q ' /sys/fs/cgroup/unified cgroup2 ' /proc/mounts; then
 	cgroup_mode="hybrid (v1 controllers + v2 at /sys/fs/cgroup/unified)"
 fi
-commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$REPO" diff --quiet HEAD -- cmd internal 2>/dev/null || commit="$commit (+ uncommitted changes)"
+if [[ -n ${BERTH_COMMIT:-} ]]; then
+	commit=$BERTH_COMMIT
+else
+	commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	git -C "$REPO" diff --quiet HEAD -- cmd internal 2>/dev/null || commit="$commit (+ uncommitted changes)"
+	[[ -z $(git -C "$REPO" ls-files --others --exclude-standard -- cmd internal 2>/dev/null) ]] ||
+		commit="$commit (+ untracked files)"
+fi
 host=$(jq -n \
 	--arg kernel "$(uname -r)" \
 	--arg cgroup "$cgroup_mode" \
@@ -184,10 +235,11 @@ jq -s \
 	| {date: $date, command: "make bench", host: $host,
 	   method: {rounds: $rounds, runs_per_round: $runs, warmup: $warmup, elapsed_s: $elapsed},
 	   results: $s,
-	   ratios: (["run", "lifecycle"] | map({key: ., value: {
+	   ratios: (["run", "lifecycle", "lifecycle-seccomp", "exec"] | map({key: ., value: {
 		runc_over_berth_mean: ($s["runc:" + .].mean / $s["berth:" + .].mean),
 		runc_over_berth_median: ($s["runc:" + .].median / $s["berth:" + .].median),
-		berth_over_floor_median: ($s["berth:" + .].median / $s["floor:unshare"].median)}})
+		berth_over_floor_median: ($s["berth:" + .].median
+			/ $s[if . == "exec" then "floor:nsenter" else "floor:unshare" end].median)}})
 		| from_entries),
 	   rss_kb: {berth: {samples: $rss_berth, median: ($rss_berth | median)},
 		runc: {samples: $rss_runc, median: ($rss_runc | median)},
@@ -202,14 +254,17 @@ table=$(jq -r '
 	.results as $s | .ratios as $r |
 	"| scenario | berth-runtime ms: mean ± sd (median) | runc ms: mean ± sd (median) | runc/berth mean | runc/berth median |",
 	"|---|---|---|---|---|",
-	(["run", "lifecycle"][] as $k |
-	 "| \(if $k == "run" then "`run` /bin/true" else "create+start+wait+delete" end) | \(cell($s["berth:" + $k])) | \(cell($s["runc:" + $k])) | **\($r[$k].runc_over_berth_mean | r2)** | **\($r[$k].runc_over_berth_median | r2)** |"),
+	(["run", "lifecycle", "lifecycle-seccomp", "exec"][] as $k |
+	 "| \({"run": "`run` /bin/true, no seccomp", "lifecycle": "create+start+wait+delete, no seccomp",
+		"lifecycle-seccomp": "create+start+wait+delete, Docker default seccomp",
+		"exec": "`exec <id> /bin/true` (container with Docker default seccomp)"}[$k]) | \(cell($s["berth:" + $k])) | \(cell($s["runc:" + $k])) | **\($r[$k].runc_over_berth_mean | r2)** | **\($r[$k].runc_over_berth_median | r2)** |"),
 	"| peak RSS of `run`, KiB (median of \(.rss_kb.berth.samples | length)) | \(.rss_kb.berth.median) | \(.rss_kb.runc.median) | **\(.rss_kb.runc_over_berth | r2)** | |",
 	"",
-	"| kernel floor (no runtime) | ms: mean ± sd (median) | berth `run` median / floor median | berth lifecycle median / floor median |",
-	"|---|---|---|---|",
-	(["unshare", "chroot"][] as $k |
-	 "| \(if $k == "unshare" then "`unshare --fork` pid,mnt,uts,ipc,net,cgroup + /bin/true" else "`chroot rootfs /bin/true`" end) | \(cell($s["floor:" + $k])) | \($s["berth:run"].median / $s["floor:" + $k].median | r2)x | \($s["berth:lifecycle"].median / $s["floor:" + $k].median | r2)x |"),
+	"| kernel floor (no runtime) | ms: mean ± sd (median) | berth `run` median / floor median | berth lifecycle median / floor median | berth exec median / floor median |",
+	"|---|---|---|---|---|",
+	(["unshare", "chroot", "nsenter"][] as $k |
+	 "| \({"unshare": "`unshare --fork` pid,mnt,uts,ipc,net,cgroup + /bin/true", "chroot": "`chroot rootfs /bin/true`",
+		"nsenter": "`nsenter` into the namespaces and root of the container + /bin/true"}[$k]) | \(cell($s["floor:" + $k])) | \($s["berth:run"].median / $s["floor:" + $k].median | r2)x | \($s["berth:lifecycle"].median / $s["floor:" + $k].median | r2)x | \($s["berth:exec"].median / $s["floor:" + $k].median | r2)x |"),
 	"",
 	"Samples per command: \(.method.rounds) rounds x \(.method.runs_per_round) runs (after \(.method.warmup) warmup runs per round), \(.method.elapsed_s) s in all. Ratios above 1 mean berth-runtime is faster / smaller."
 	' "$out")
