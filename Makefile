@@ -44,7 +44,7 @@ lint: ## gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: build ## lifecycle latency and RSS, berth-runtime vs runc
+bench: build ## berth-runtime vs runc: run, lifecycle (with and without seccomp), exec latency, peak RSS
 	bench/runtime.sh
 
 install: build ## install the binaries under $(PREFIX)/bin
