@@ -40,17 +40,24 @@ func newEventsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for r.Alive(id) {
+			for {
+				// Alive before the OOM count: a kill that stopped the
+				// container is counted before its death shows, so the
+				// last round still reports it.
+				alive := r.Alive(id)
 				if n, err := r.OOMKills(id); err == nil && n > ooms {
 					ooms = n
 					if err := enc.Encode(event{Type: "oom", ID: id}); err != nil {
 						return err
 					}
 				}
+				if !alive {
+					return nil
+				}
 				s, err := r.Stats(id)
 				if err != nil {
 					if !r.Alive(id) {
-						return nil
+						continue // one last round for an OOM kill
 					}
 					return err
 				}
@@ -59,7 +66,6 @@ func newEventsCmd(g *globals) *cobra.Command {
 				}
 				time.Sleep(interval)
 			}
-			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&stats, "stats", false, "print the statistics once and exit")
