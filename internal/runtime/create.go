@@ -122,6 +122,9 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	}
 	defer sp.closeChildEnds()
 	u.push(sp.closeParentEnds)
+	if err := sp.addSeccompAgent(filter); err != nil {
+		return nil, err
+	}
 	var consoleLocal *os.File
 	if spec.Process.Terminal {
 		if o.ConsoleSocket != "" {
@@ -207,6 +210,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
 		State:         *c.specState(Creating),
 		Seccomp:       filter,
+		Pid:           pid,
 	}
 	err = sp.handshake(&cfg, func() error {
 		st := c.specState(Creating)
@@ -458,6 +462,29 @@ func (sp *spawn) addConsole(f *os.File) {
 	sp.childEnds = append(sp.childEnds, f)
 	sp.cmd.ExtraFiles = append(sp.cmd.ExtraFiles, f)
 	sp.cmd.Env = append(sp.cmd.Env, initproc.EnvConsoleFd+"="+strconv.Itoa(2+len(sp.cmd.ExtraFiles)))
+}
+
+// addSeccompAgent connects to the seccomp agent at the spec's listenerPath
+// when filter has notify rules, and hands the connection to the init: the
+// runtime dials on the host, where the path means what the spec meant, so
+// an agent that is not there fails create (or exec) at once; the init sends
+// the listener fd on it once its filter is installed, after pivot_root.
+func (sp *spawn) addSeccompAgent(filter *seccomp.Filter) error {
+	if filter == nil || filter.Flags()&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER == 0 {
+		return nil
+	}
+	path := sp.spec.Linux.Seccomp.ListenerPath
+	if path == "" {
+		return fmt.Errorf("linux.seccomp: a notify action needs listenerPath: %w", errdefs.ErrInvalidArgument)
+	}
+	f, err := seccomp.DialListener(path)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	}
+	sp.childEnds = append(sp.childEnds, f)
+	sp.cmd.ExtraFiles = append(sp.cmd.ExtraFiles, f)
+	sp.cmd.Env = append(sp.cmd.Env, initproc.EnvSeccompAgentFd+"="+strconv.Itoa(2+len(sp.cmd.ExtraFiles)))
+	return nil
 }
 
 func (sp *spawn) start() error {

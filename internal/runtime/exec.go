@@ -52,6 +52,13 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 	}
 	defer sp.closeChildEnds()
 	defer sp.closeParentEnds()
+	filter, err := r.compileSeccomp(spec)
+	if err != nil {
+		return 0, err
+	}
+	if err := sp.addSeccompAgent(filter); err != nil {
+		return 0, err
+	}
 	var consoleLocal *os.File
 	if p.Terminal {
 		if o.ConsoleSocket != "" {
@@ -93,12 +100,8 @@ func (r *Runtime) Exec(o ExecOptions) (int, error) {
 			return 0, fmt.Errorf("exec: join cgroup: %w", err)
 		}
 	}
-	filter, err := r.compileSeccomp(spec)
-	if err != nil {
-		return 0, err
-	}
 	cfg := initproc.Config{
-		Spec: spec, Process: p, Exec: true, PreserveFds: o.PreserveFds, Seccomp: filter,
+		Spec: spec, Process: p, Exec: true, PreserveFds: o.PreserveFds, Seccomp: filter, Pid: sp.pid,
 		JoinMnt: "/proc/" + strconv.Itoa(c.State.Pid) + "/ns/mnt",
 		State:   *c.specState(Running),
 	}

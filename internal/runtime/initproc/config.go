@@ -32,6 +32,9 @@ import (
 const (
 	EnvSyncFd    = "_BERTH_SYNC_FD"
 	EnvConsoleFd = "_BERTH_CONSOLE_FD"
+	// EnvSeccompAgentFd: the runtime's connection to the seccomp agent
+	// (linux.seccomp.listenerPath), when the filter has notify rules.
+	EnvSeccompAgentFd = "_BERTH_SECCOMP_AGENT_FD"
 )
 
 // Config is everything the init needs, sent as the first sync message.
@@ -67,6 +70,9 @@ type Config struct {
 	// HookHandshake asks the init to stop before pivot_root for the
 	// parent's prestart and createRuntime hooks.
 	HookHandshake bool `json:"hookHandshake,omitempty"`
+	// Pid is the process's pid as the runtime sees it (the seccomp agent's
+	// containerProcessState carries it).
+	Pid int `json:"pid,omitempty"`
 	// State is the container's state, passed to the hooks the init runs.
 	State specs.State `json:"state"`
 	// Exec marks an exec'd process: join the container's mount namespace

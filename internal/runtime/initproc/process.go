@@ -27,6 +27,7 @@ type process struct {
 	caps    caps.Sets
 	rlimits []rlimit
 	filter  *seccomp.Filter
+	agent   *os.File // connection to the seccomp agent, for a filter with notify rules
 }
 
 type rlimit struct {
@@ -67,6 +68,13 @@ func newProcess(cfg *Config) (*process, error) {
 	}
 	p.caps = caps.FromSpec(sp.Capabilities)
 	p.filter = cfg.Seccomp
+	if p.filter != nil && p.filter.Flags()&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+		agent, err := fdFromEnv(EnvSeccompAgentFd, "seccomp agent")
+		if err != nil {
+			return nil, err
+		}
+		p.agent = agent
+	}
 	if !hasEnv(p.env, "HOME") {
 		p.env = append(p.env, "HOME="+homeOf(sp.User.UID))
 	}
@@ -201,6 +209,14 @@ func (p *process) prepare() error {
 	if err := unix.CloseRange(uint(3+p.cfg.PreserveFds), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("mark fds close-on-exec: %w", err)
 	}
+	// The cwd, entered as root where root may, is checked before seccomp,
+	// whose filter may deny getcwd.
+	chdirDone := unix.Chdir(sp.Cwd) == nil
+	if chdirDone {
+		if err := checkCwd(sp.Cwd); err != nil {
+			return err
+		}
+	}
 	if p.filter != nil && !sp.NoNewPrivileges {
 		// Without no_new_privs the filter needs CAP_SYS_ADMIN: load it now.
 		if err := p.installSeccomp(); err != nil {
@@ -213,7 +229,6 @@ func (p *process) prepare() error {
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("keep capabilities: %w", err)
 	}
-	chdirDone := unix.Chdir(sp.Cwd) == nil
 	if err := setUser(sp.User); err != nil {
 		return err
 	}
@@ -232,11 +247,17 @@ func (p *process) prepare() error {
 		if err := unix.Chdir(sp.Cwd); err != nil {
 			return fmt.Errorf("chdir to cwd %q: %w", sp.Cwd, err)
 		}
+		return checkCwd(sp.Cwd)
 	}
-	// The cwd must be inside the container (CVE-2024-21626): a leaked
-	// directory fd would show as "(unreachable)".
+	return nil
+}
+
+// checkCwd makes sure the working directory is inside the container
+// (CVE-2024-21626): one reached through a leaked fd shows as
+// "(unreachable)…".
+func checkCwd(cwd string) error {
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("cwd %q is outside the container", sp.Cwd)
+		return fmt.Errorf("cwd %q is outside the container", cwd)
 	}
 	return nil
 }
@@ -270,19 +291,24 @@ func (p *process) installSeccomp() error {
 	}
 	defer unix.Close(fd)
 	sc := p.cfg.Spec.Linux.Seccomp
-	if sc.ListenerPath == "" {
-		return errors.New("seccomp notify action without listenerPath")
+	if p.agent == nil {
+		return errors.New("seccomp notify action without a connection to the agent")
 	}
+	defer p.agent.Close()
 	st := p.cfg.State
 	st.Status = "creating"
 	if p.cfg.Exec {
 		st.Status = "running"
 	}
-	msg, err := seccomp.ProcessState(os.Getpid(), sc.ListenerMetadata, st)
+	pid := p.cfg.Pid
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	msg, err := seccomp.ProcessState(pid, sc.ListenerMetadata, st)
 	if err != nil {
 		return err
 	}
-	if err := seccomp.SendListener(sc.ListenerPath, fd, msg); err != nil {
+	if err := seccomp.SendState(p.agent, sc.ListenerPath, fd, msg); err != nil {
 		return fmt.Errorf("seccomp listener %s: %w", sc.ListenerPath, err)
 	}
 	return nil
