@@ -70,12 +70,29 @@ func (r *Runtime) start(c *Container) error {
 	if err := os.Remove(fifo); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
-	if h := c.State.Spec.Hooks; h != nil {
-		if err := hooks.Run("poststart", h.Poststart, c.specState(Running)); err != nil {
+	if h := c.State.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+		// poststart hooks run once the process is exec'd: when the init's
+		// end of the FIFO closes (it is close-on-exec).
+		waitEOF(fd)
+		if err := hooks.RunAll("poststart", h.Poststart, c.specState(Running)); err != nil {
 			r.warn("%v", err)
 		}
 	}
 	return nil
+}
+
+// waitEOF waits until every writer of the FIFO fd has closed it.
+func waitEOF(fd int) {
+	buf := make([]byte, 16)
+	for {
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		if n, err := unix.Read(fd, buf); n == 0 || (err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR)) {
+			return
+		}
+	}
 }
 
 // Kill sends sig to the container's init, or with all to every process in
@@ -177,7 +194,7 @@ func (r *Runtime) destroy(c *Container) error {
 	}
 	c.unmountHostMounts()
 	if h := c.State.Spec.Hooks; h != nil {
-		if err := hooks.Run("poststop", h.Poststop, c.specState(Stopped)); err != nil {
+		if err := hooks.RunAll("poststop", h.Poststop, c.specState(Stopped)); err != nil {
 			r.warn("%v", err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -32,6 +33,25 @@ func Run(kind string, list []specs.Hook, state *specs.State) error {
 		}
 	}
 	return nil
+}
+
+// RunAll runs every hook, even after one fails (poststart and poststop:
+// a failure is a warning and the rest go on), and returns the failures.
+func RunAll(kind string, list []specs.Hook, state *specs.State) error {
+	if len(list) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("encode state for %s hooks: %w", kind, err)
+	}
+	var errs []error
+	for i, h := range list {
+		if err := runOne(h, data); err != nil {
+			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func runOne(h specs.Hook, state []byte) error {

@@ -191,3 +191,18 @@ func TestTimeoutKillsChildren(t *testing.T) {
 	syscall.Kill(pid, syscall.SIGKILL)
 	t.Errorf("the hook's child %d outlived the hook's timeout", pid)
 }
+
+// TestRunAllGoesOn: RunAll runs the hooks after a failing one and reports
+// the failure.
+func TestRunAllGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ran")
+	list := []specs.Hook{{Path: "/bin/false"}, {Path: script(t, dir, "second", "echo second >> "+out+"\n")}}
+	err := RunAll("poststart", list, &specs.State{ID: "x"})
+	if err == nil || !strings.Contains(err.Error(), "poststart hook #0 (/bin/false)") {
+		t.Errorf("RunAll: %v, want the first hook's failure", err)
+	}
+	if got := read(t, out); got != "second\n" {
+		t.Errorf("the second hook wrote %q, want it run once", got)
+	}
+}

@@ -248,7 +248,10 @@ func waitStart(fifo *os.File) error {
 	if _, err := unix.Write(fd, []byte("0")); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	return unix.Close(fd)
+	// fd stays open, close-on-exec: `start` sees the FIFO's end when the
+	// process has been exec'd (or the init died), and only then runs the
+	// poststart hooks.
+	return nil
 }
 
 // setIdentity sets hostname and domainname.

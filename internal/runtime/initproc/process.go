@@ -191,9 +191,10 @@ func executable(p string) error {
 	return nil
 }
 
-// prepare applies the process's limits, labels, identity and capabilities
-// in the order that keeps each step possible (as runc does, before the
-// runtime is told "ready", so that `create` reports what fails here).
+// prepare applies the process's limits, labels, cwd, identity,
+// capabilities, no_new_privs and seccomp, in the order that keeps each step
+// possible (as runc does, before the runtime is told "ready", so that
+// `create` reports what fails here).
 func (p *process) prepare() error {
 	sp := p.spec
 	for _, r := range p.rlimits {
@@ -247,7 +248,22 @@ func (p *process) prepare() error {
 		if err := unix.Chdir(sp.Cwd); err != nil {
 			return fmt.Errorf("chdir to cwd %q: %w", sp.Cwd, err)
 		}
-		return checkCwd(sp.Cwd)
+		if err := checkCwd(sp.Cwd); err != nil {
+			return err
+		}
+	}
+	if sp.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+		// Last, as runc does: before "ready", so that a seccomp agent
+		// gets its fd during create, and as few syscalls as possible
+		// (the FIFO, startContainer hooks, execve) pass the filter.
+		if p.filter != nil {
+			if err := p.installSeccomp(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -262,19 +278,9 @@ func checkCwd(cwd string) error {
 	return nil
 }
 
-// exec sets no_new_privs, installs seccomp last and execs the process.
+// exec execs the process: everything else is done.
 func (p *process) exec() error {
 	sp := p.spec
-	if sp.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set no_new_privs: %w", err)
-		}
-		if p.filter != nil {
-			if err := p.installSeccomp(); err != nil {
-				return err
-			}
-		}
-	}
 	if err := unix.Exec(p.path, sp.Args, p.env); err != nil {
 		return fmt.Errorf("exec %s: %w", sp.Args[0], err)
 	}
