@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/berth-project/berth/internal/linux/seccomp"
 	"github.com/berth-project/berth/test/kit"
 )
 
@@ -359,12 +360,12 @@ func (a *seccompAgent) serve(conn *net.UnixConn, errno unix.Errno) error {
 		return fmt.Errorf("parse process state %q: %w", buf[:n], err)
 	}
 	for {
-		req, err := seccompNotifRecv(fds[0])
+		req, err := seccomp.Receive(fds[0])
 		if err != nil {
 			return nil // ENOENT: no process of this filter is left
 		}
 		a.nrs = append(a.nrs, req.Data.Nr)
-		if err := seccompNotifSend(fds[0], req.ID, errno); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := seccomp.RespondErrno(fds[0], req.ID, errno); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("answer notification: %w", err)
 		}
 	}

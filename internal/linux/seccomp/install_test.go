@@ -202,14 +202,14 @@ func serveAgent(ln *net.UnixListener, pid int) error {
 	if n, err := unix.Poll(pfd, 60_000); err != nil || n != 1 || pfd[0].Revents&unix.POLLIN == 0 {
 		return fmt.Errorf("poll listener: n=%d revents=%#x: %v", n, pfd[0].Revents, err)
 	}
-	notif, err := notifRecv(fd)
+	notif, err := Receive(fd)
 	if err != nil {
 		return fmt.Errorf("NOTIF_RECV: %w", err)
 	}
 	if notif.Data.Nr != unix.SYS_GETPPID || notif.Data.Arch != unix.AUDIT_ARCH_X86_64 || int(notif.Pid) != pid {
 		return fmt.Errorf("notification %+v: want getppid from pid %d", notif, pid)
 	}
-	if err := notifSend(fd, notif.ID, unix.EXDEV); err != nil {
+	if err := RespondErrno(fd, notif.ID, unix.EXDEV); err != nil {
 		return fmt.Errorf("NOTIF_SEND: %w", err)
 	}
 	return nil

@@ -7,21 +7,24 @@ import (
 )
 
 // The user-notification structures of <linux/seccomp.h>, which x/sys/unix
-// does not define.
+// does not define: what a seccomp agent reads from a listener fd
+// (SCMP_ACT_NOTIFY) and answers.
 type (
-	seccompData struct {
+	// Data is the syscall a notification is about.
+	Data struct {
 		Nr   int32
 		Arch uint32
 		IP   uint64
 		Args [6]uint64
 	}
-	seccompNotif struct {
+	// Notification is one intercepted syscall.
+	Notification struct {
 		ID    uint64
 		Pid   uint32
 		Flags uint32
-		Data  seccompData
+		Data  Data
 	}
-	seccompNotifResp struct {
+	notifResp struct {
 		ID    uint64
 		Val   int64
 		Error int32
@@ -29,9 +32,9 @@ type (
 	}
 )
 
-// notifRecv waits for the next notification on a listener fd.
-func notifRecv(fd int) (seccompNotif, error) {
-	var n seccompNotif
+// Receive waits for the next notification on a listener fd.
+func Receive(fd int) (Notification, error) {
+	var n Notification
 	_, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&n)))
 	if errno != 0 {
 		return n, errno
@@ -39,9 +42,9 @@ func notifRecv(fd int) (seccompNotif, error) {
 	return n, nil
 }
 
-// notifSend answers notification id: the syscall fails with errno.
-func notifSend(fd int, id uint64, errno unix.Errno) error {
-	resp := seccompNotifResp{ID: id, Error: -int32(errno)}
+// RespondErrno answers notification id: the syscall fails with errno.
+func RespondErrno(fd int, id uint64, errno unix.Errno) error {
+	resp := notifResp{ID: id, Error: -int32(errno)}
 	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.SECCOMP_IOCTL_NOTIF_SEND, uintptr(unsafe.Pointer(&resp)))
 	if e != 0 {
 		return e
