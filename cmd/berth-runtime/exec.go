@@ -86,17 +86,10 @@ exits with the process's status.`,
 					p.Capabilities = &c
 				}
 			}
-			code, err := r.Exec(runtime.ExecOptions{
+			return exitStatus(r.Exec(runtime.ExecOptions{
 				ID: id, Process: p, ConsoleSocket: consoleSocket, PidFile: pidFile,
 				Detach: detach, PreserveFds: preserveFds,
-			})
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
+			}))
 		},
 	}
 	f := cmd.Flags()

@@ -62,6 +62,18 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// exitStatus turns a container process's exit code (run, exec, restore)
+// into the command's result: err, or the code to exit with.
+func exitStatus(code int, err error) error {
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
 func newRoot(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "berth-runtime",

@@ -19,14 +19,7 @@ process's status, as "run" does.`,
 		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Criu = g.criu
-			code, err := g.runtime().Restore(args[0], o)
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
+			return exitStatus(g.runtime().Restore(args[0], o))
 		},
 	}
 	f := cmd.Flags()

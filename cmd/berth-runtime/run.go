@@ -17,14 +17,7 @@ func newRunCmd(g *globals) *cobra.Command {
 the process exits (unless --keep) and exits with the process's status.`,
 		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			code, err := g.runtime().Run(runtime.RunOptions{CreateOptions: f.options(args[0]), Detach: detach, Keep: keep})
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return exitError{code}
-			}
-			return nil
+			return exitStatus(g.runtime().Run(runtime.RunOptions{CreateOptions: f.options(args[0]), Detach: detach, Keep: keep}))
 		},
 	}
 	f.register(cmd)
