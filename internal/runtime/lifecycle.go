@@ -70,10 +70,12 @@ func (r *Runtime) start(c *Container) error {
 	if err := os.Remove(fifo); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
+	// Running means the process runs: wait until it is exec'd, when the
+	// init's end of the FIFO closes (it is close-on-exec). A signal sent
+	// right after start then reaches the process, not the init (which, as
+	// a pid namespace's init, would drop it), and poststart hooks follow it.
+	waitEOF(fd)
 	if h := c.State.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
-		// poststart hooks run once the process is exec'd: when the init's
-		// end of the FIFO closes (it is close-on-exec).
-		waitEOF(fd)
 		if err := hooks.RunAll("poststart", h.Poststart, c.specState(Running)); err != nil {
 			r.warn("%v", err)
 		}
