@@ -360,6 +360,18 @@ func (a *seccompAgent) serve(conn *net.UnixConn, errno unix.Errno) error {
 		return fmt.Errorf("parse process state %q: %w", buf[:n], err)
 	}
 	for {
+		// POLLHUP: no process of the filter is left (some kernels would
+		// block in RECV then, rather than fail with ENOENT).
+		pfd := []unix.PollFd{{Fd: int32(fds[0]), Events: unix.POLLIN}}
+		if _, err := unix.Poll(pfd, -1); err != nil && !errors.Is(err, unix.EINTR) {
+			return fmt.Errorf("poll the listener: %w", err)
+		}
+		if pfd[0].Revents&unix.POLLIN == 0 {
+			if pfd[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+				return nil
+			}
+			continue
+		}
 		req, err := seccomp.Receive(fds[0])
 		if err != nil {
 			return nil // ENOENT: no process of this filter is left

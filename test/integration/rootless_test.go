@@ -33,6 +33,10 @@ type rootlessUser struct {
 	bin      string
 	subID    int // first id of the range in /etc/subuid and /etc/subgid
 	subCount int
+	// cgroup, when set, is an open cgroup v2 dir that every berth-runtime
+	// the user runs is born in (CLONE_INTO_CGROUP), as a delegated login
+	// session's processes are.
+	cgroup *os.File
 }
 
 // newRootlessUser adds a user berth-rl-<random> (useradd gives it a
@@ -170,6 +174,10 @@ func (u *rootlessUser) exec(t testing.TB, dir *string, args ...string) (string, 
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
 		Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: []uint32{},
 	}}
+	if u.cgroup != nil {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = int(u.cgroup.Fd())
+	}
 	tmp := t.TempDir()
 	var files [2]*os.File
 	for i := range files {
