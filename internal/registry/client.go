@@ -1,0 +1,129 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Options configures a Client. The zero value is usable.
+type Options struct {
+	// Insecure lists registry hosts ("host:port") reached over plain http.
+	// localhost, 127.0.0.1 and [::1] (any port) always are, as in docker.
+	Insecure []string
+	// Keychain finds credentials per registry; nil means
+	// authn.DefaultKeychain (~/.docker/config.json, containers/auth.json,
+	// credential helpers).
+	Keychain authn.Keychain
+	// UserAgent is sent with every request; "berth" when empty.
+	UserAgent string
+	// Backoff paces retries of transient failures (network errors and
+	// 408/429/5xx answers); the zero value means 3 tries, 100 ms then 300 ms.
+	Backoff transport.Backoff
+	// Transport is the base HTTP transport; nil means http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Client fetches from registries. It is safe for concurrent use.
+type Client struct {
+	opts Options
+	base http.RoundTripper // retry and user agent around opts.Transport
+}
+
+// Limits on documents read into memory.
+const (
+	MaxManifestSize = 4 << 20
+	MaxConfigSize   = 8 << 20
+)
+
+var retryCodes = []int{
+	http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+	http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+}
+
+// New returns a Client configured by opts.
+func New(opts Options) *Client {
+	if opts.Keychain == nil {
+		opts.Keychain = authn.DefaultKeychain
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "berth"
+	}
+	if opts.Backoff.Steps == 0 {
+		opts.Backoff = Backoff(100*time.Millisecond, 3)
+	}
+	t := opts.Transport
+	if t == nil {
+		t = http.DefaultTransport
+	}
+	t = transport.NewRetry(t,
+		transport.WithRetryBackoff(opts.Backoff),
+		transport.WithRetryPredicate(transient),
+		transport.WithRetryStatusCodes(retryCodes...))
+	t = transport.NewUserAgent(t, opts.UserAgent)
+	return &Client{opts: opts, base: t}
+}
+
+// transient reports whether a request that failed with err is worth retrying.
+func transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te interface{ Temporary() bool }
+	if errors.As(err, &te) && te.Temporary() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// repo is an authenticated view of one repository.
+type repo struct {
+	ref    reference.Reference
+	reg    name.Registry
+	client *http.Client
+}
+
+// url returns the address of kind ("manifests" or "blobs") named id.
+func (r *repo) url(kind, id string) string {
+	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", r.reg.Scheme(), r.reg.RegistryStr(), r.ref.Path, kind, id)
+}
+
+// repo pings ref's registry and authenticates for pulls from its repository.
+func (c *Client) repo(ctx context.Context, ref reference.Reference) (*repo, error) {
+	var opts []name.Option
+	if slices.Contains(c.opts.Insecure, ref.Domain) {
+		opts = append(opts, name.Insecure)
+	}
+	reg, err := name.NewRegistry(ref.Domain, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("registry %q: %v: %w", ref.Domain, err, errdefs.ErrInvalidArgument)
+	}
+	auth, err := authn.Resolve(ctx, c.opts.Keychain, reg)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", ref.Domain, err)
+	}
+	scope := reg.Repo(ref.Path).Scope(transport.PullScope)
+	t, err := transport.NewWithContext(ctx, reg, auth, c.base, []string{scope})
+	if err != nil {
+		return nil, classify(ref.Repository(), err)
+	}
+	return &repo{ref: ref, reg: reg, client: &http.Client{Transport: t}}, nil
+}
+
+// Backoff returns a retry schedule of steps tries, the first wait d and each
+// next one three times longer.
+func Backoff(d time.Duration, steps int) transport.Backoff {
+	return transport.Backoff{Duration: d, Factor: 3, Jitter: 0.1, Steps: steps}
+}

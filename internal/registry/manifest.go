@@ -1,0 +1,80 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/reference"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Image is one platform's image as fetched: its manifest and config, raw
+// and verified, and the descriptor ref resolved to.
+type Image struct {
+	Target      ocispec.Descriptor // what ref named: an index or this manifest
+	Descriptor  ocispec.Descriptor // the manifest's, with the chosen platform when from an index
+	Manifest    ocispec.Manifest
+	RawManifest []byte
+	RawConfig   []byte
+}
+
+// Manifest fetches the manifest and config of ref for platform
+// ("linux/arm64/v8"; "" means linux/<host arch>). From an index it picks the
+// first entry for the platform; an index without one gives a NotFound error
+// naming the platforms it has. A lone manifest is taken as it is unless a
+// platform was given and its config says otherwise.
+func (c *Client) Manifest(ctx context.Context, ref reference.Reference, platform string) (*Image, error) {
+	want, err := ParsePlatform(platform)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.repo(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	what := ref.String()
+	target, b, err := r.document(ctx, what, ocispec.Descriptor{Digest: ref.Digest, Size: -1})
+	if err != nil {
+		return nil, err
+	}
+	img := &Image{Target: target, Descriptor: target, RawManifest: b}
+	if isIndex(target.MediaType) {
+		var idx ocispec.Index
+		if err := json.Unmarshal(b, &idx); err != nil {
+			return nil, fmt.Errorf("%s: index: %v: %w", what, err, errdefs.ErrInvalidArgument)
+		}
+		d, err := choose(idx, want)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		md, mb, err := r.document(ctx, what+"@"+d.Digest.String(), d)
+		if err != nil {
+			return nil, err
+		}
+		if !isManifest(md.MediaType) {
+			return nil, fmt.Errorf("%s: index entry %s is a %s, not an image manifest: %w", what, d.Digest, md.MediaType, errdefs.ErrInvalidArgument)
+		}
+		md.Platform = d.Platform
+		img.Descriptor, img.RawManifest = md, mb
+	}
+	if err := json.Unmarshal(img.RawManifest, &img.Manifest); err != nil {
+		return nil, fmt.Errorf("%s: manifest %s: %v: %w", what, img.Descriptor.Digest, err, errdefs.ErrInvalidArgument)
+	}
+	cfg := img.Manifest.Config
+	if cfg.Size > MaxConfigSize || cfg.Size < 0 {
+		return nil, fmt.Errorf("%s: config %s of %d bytes exceeds the limit of %d: %w", what, cfg.Digest, cfg.Size, MaxConfigSize, errdefs.ErrInvalidArgument)
+	}
+	if img.RawConfig, err = r.blobBytes(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("%s: config: %w", what, err)
+	}
+	if platform != "" && !isIndex(target.MediaType) {
+		var p ocispec.Platform
+		_ = json.Unmarshal(img.RawConfig, &p) // os and architecture are top-level config fields
+		if p.OS != "" && !matches(ocispec.Platform{OS: want.OS, Architecture: want.Architecture}, &p) {
+			return nil, fmt.Errorf("%s: image is for %s, not %s: %w", what, platformString(p), platform, errdefs.ErrNotFound)
+		}
+	}
+	return img, nil
+}
