@@ -47,7 +47,8 @@ func (r *Root) Path() string { return r.path }
 // "/", and ".." cannot climb above the root. Open does not create files
 // (O_CREAT and O_TMPFILE are refused): use MkFile or MkdirAll for that.
 func (r *Root) Open(p string, flags int) (*os.File, error) {
-	if flags&(unix.O_CREAT|unix.O_TMPFILE) != 0 {
+	// O_TMPFILE includes the O_DIRECTORY bit: compare the whole mask.
+	if flags&unix.O_CREAT != 0 || flags&unix.O_TMPFILE == unix.O_TMPFILE {
 		return nil, fmt.Errorf("open %q in root %s: O_CREAT and O_TMPFILE are not supported, use MkFile: %w", p, r.path, unix.EINVAL)
 	}
 	f, err := openat2(r.dir, p, flags, inRoot)

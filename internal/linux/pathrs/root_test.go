@@ -77,6 +77,14 @@ func TestOpenReadsThroughInRootSymlink(t *testing.T) {
 	if _, err := r.Open("new", unix.O_CREAT|unix.O_WRONLY); !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("Open with O_CREAT = %v, want EINVAL", err)
 	}
+	if _, err := r.Open("dir", unix.O_TMPFILE|unix.O_RDWR); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("Open with O_TMPFILE = %v, want EINVAL", err)
+	}
+	d, err := r.Open("dir", unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		t.Fatalf("Open a directory with O_DIRECTORY: %v", err)
+	}
+	d.Close()
 }
 
 func TestMkdirAll(t *testing.T) {
