@@ -20,24 +20,16 @@ import (
 // Run runs hooks in order with state on stdin and stops at the first that
 // fails, naming it.
 func Run(kind string, list []specs.Hook, state *specs.State) error {
-	if len(list) == 0 {
-		return nil
-	}
-	data, err := json.Marshal(state)
-	if err != nil {
-		return fmt.Errorf("encode state for %s hooks: %w", kind, err)
-	}
-	for i, h := range list {
-		if err := runOne(h, data); err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
-		}
-	}
-	return nil
+	return run(kind, list, state, false)
 }
 
 // RunAll runs every hook, even after one fails (poststart and poststop:
 // a failure is a warning and the rest go on), and returns the failures.
 func RunAll(kind string, list []specs.Hook, state *specs.State) error {
+	return run(kind, list, state, true)
+}
+
+func run(kind string, list []specs.Hook, state *specs.State, goOn bool) error {
 	if len(list) == 0 {
 		return nil
 	}
@@ -49,6 +41,9 @@ func RunAll(kind string, list []specs.Hook, state *specs.State) error {
 	for i, h := range list {
 		if err := runOne(h, data); err != nil {
 			errs = append(errs, fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err))
+			if !goOn {
+				break
+			}
 		}
 	}
 	return errors.Join(errs...)
