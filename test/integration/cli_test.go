@@ -259,19 +259,7 @@ func TestFeatures(t *testing.T) {
 func TestSpec(t *testing.T) {
 	r := newRuntime(t)
 	b := kit.NewBundle(t)
-	cfg := filepath.Join(b.Dir, "config.json")
-	if err := os.Remove(cfg); err != nil {
-		t.Fatal(err)
-	}
-	r.must("spec", "--bundle", b.Dir)
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s map[string]any
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatalf("config.json from spec: %v", err)
-	}
+	cfg, s := specFromCLI(t, r, b)
 	proc, _ := s["process"].(map[string]any)
 	root, _ := s["root"].(map[string]any)
 	linux, _ := s["linux"].(map[string]any)
@@ -281,19 +269,17 @@ func TestSpec(t *testing.T) {
 	proc["terminal"] = false
 	proc["args"] = []string{"/bin/sh", "-c", "echo from-spec"}
 	linux["cgroupsPath"] = b.Spec.Linux.CgroupsPath
-	data, err = json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeJSON(t, cfg, s)
 	out, errs, code := r.exec(nil, "run", "--bundle", b.Dir, "fromspec")
 	if code != 0 || out != "from-spec\n" {
 		t.Errorf("run of the spec's bundle: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	assertNoLeaks(t, r, "fromspec", b)
 
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, errs, code = r.exec(nil, "spec", "--bundle", b.Dir)
 	if code == 0 || !strings.Contains(errs, cfg) {
 		t.Errorf("spec over an existing config.json: exit %d, stderr %q; want a failure naming %s", code, errs, cfg)

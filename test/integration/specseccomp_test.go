@@ -17,19 +17,7 @@ import (
 func TestSpecDefaultSeccomp(t *testing.T) {
 	r := newRuntime(t)
 	b := kit.NewBundle(t)
-	cfg := filepath.Join(b.Dir, "config.json")
-	if err := os.Remove(cfg); err != nil {
-		t.Fatal(err)
-	}
-	r.must("spec", "--bundle", b.Dir)
-	data, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s map[string]any
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
+	cfg, s := specFromCLI(t, r, b)
 	linux := s["linux"].(map[string]any)
 	sc, _ := linux["seccomp"].(map[string]any)
 	if sc == nil || sc["defaultAction"] != "SCMP_ACT_ERRNO" {
@@ -39,12 +27,7 @@ func TestSpecDefaultSeccomp(t *testing.T) {
 	proc["terminal"] = false
 	proc["args"] = []string{"/bin/sh", "-c", "grep '^Seccomp:' /proc/self/status; /bin/busybox unshare -U true 2>/dev/null && echo unshare-allowed; echo done"}
 	linux["cgroupsPath"] = b.Spec.Linux.CgroupsPath
-	if data, err = json.Marshal(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeJSON(t, cfg, s)
 	out, errs, code := r.exec(nil, "run", "--bundle", b.Dir, "spec-seccomp")
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errs)
@@ -58,14 +41,41 @@ func TestSpecDefaultSeccomp(t *testing.T) {
 	assertNoLeaks(t, r, "spec-seccomp", nil)
 
 	delete(linux, "seccomp")
-	if data, err = json.Marshal(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfg, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeJSON(t, cfg, s)
 	out, errs, code = r.exec(nil, "run", "--bundle", b.Dir, "spec-noseccomp")
 	if code != 0 || !strings.Contains(out, "Seccomp:\t0") || !strings.Contains(out, "unshare-allowed") {
 		t.Errorf("without the profile: exit %d, %q %s; want Seccomp 0 and unshare allowed (else the check above proves nothing)", code, out, errs)
+	}
+}
+
+// specFromCLI replaces b's config.json with the one `spec` writes and
+// returns its path and its decoded JSON.
+func specFromCLI(t *testing.T, r *runtimeCLI, b *kit.Bundle) (string, map[string]any) {
+	t.Helper()
+	cfg := filepath.Join(b.Dir, "config.json")
+	if err := os.Remove(cfg); err != nil {
+		t.Fatal(err)
+	}
+	r.must("spec", "--bundle", b.Dir)
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s map[string]any
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatalf("config.json from spec: %v", err)
+	}
+	return cfg, s
+}
+
+// writeJSON writes v as JSON to path.
+func writeJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
