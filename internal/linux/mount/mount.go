@@ -1,0 +1,133 @@
+package mount
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mount describes one mount as a snapshotter hands it out: what to mount,
+// not where. Snapshotters emit []Mount and never mount; one place acts on
+// them (All for an attached tree, Detached for a mount fd that vanishes
+// with the process).
+//
+// Options are the familiar mount(8) strings ("ro", "bind",
+// "lowerdir=a:b", "upperdir=…", "workdir=…"), parsed by ParseOptions.
+type Mount struct {
+	Type    string   // "overlay", "bind", "tmpfs", …
+	Source  string   // a host path for "bind", the fs name otherwise
+	Options []string // mount(8) options
+}
+
+// All mounts ms on target in order, each on top of the one before (a
+// "bind" source is bind-mounted, recursively for "rbind"). On error the
+// mounts already made are undone.
+func All(ms []Mount, target string) error {
+	for i, m := range ms {
+		if err := m.mount(target); err != nil {
+			for range i {
+				_ = unix.Unmount(target, unix.MNT_DETACH)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Unmount detaches every mount stacked on target (as many as All made).
+// A target with nothing mounted on it is not an error.
+func Unmount(target string) error {
+	for {
+		err := unix.Unmount(target, unix.MNT_DETACH)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unmount %s: %w", target, err)
+		}
+	}
+}
+
+func (m Mount) mount(target string) error {
+	o := ParseOptions(m.Options)
+	typ := m.Type
+	if o.Bind() || typ == "bind" {
+		typ = ""
+		o.Flags |= unix.MS_BIND
+	}
+	if err := unix.Mount(m.Source, target, typ, o.Flags&^unix.MS_RDONLY, o.DataString()); err != nil {
+		return fmt.Errorf("mount %s (%s) on %s: %w", m.Source, m.Type, target, err)
+	}
+	if o.Flags&unix.MS_RDONLY != 0 {
+		flags := o.Flags | unix.MS_REMOUNT
+		if typ == "" {
+			flags |= unix.MS_BIND
+		}
+		if err := unix.Mount("", target, "", flags, o.DataString()); err != nil {
+			_ = unix.Unmount(target, unix.MNT_DETACH)
+			return fmt.Errorf("remount %s read-only: %w", target, err)
+		}
+	}
+	return nil
+}
+
+// Detached makes the single mount m without attaching it anywhere and
+// returns an O_PATH-like handle on its root: the mount exists only as
+// long as the handle (and whatever is opened beneath it) does, so a
+// process that dies mid-way leaves no mount behind. Paths beneath it are
+// reached through pathrs.FdPath(handle) or openat on its fd.
+func Detached(m Mount) (*os.File, error) {
+	o := ParseOptions(m.Options)
+	var attr int
+	if o.Flags&unix.MS_RDONLY != 0 {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
+	if o.Bind() || m.Type == "bind" {
+		flags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
+		if o.Flags&unix.MS_REC != 0 {
+			flags |= unix.AT_RECURSIVE
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, uint(flags))
+		if err != nil {
+			return nil, fmt.Errorf("clone mount of %s: %w", m.Source, err)
+		}
+		f := os.NewFile(uintptr(fd), m.Source)
+		if attr != 0 {
+			if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: uint64(attr)}); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("make the mount of %s read-only: %w", m.Source, err)
+			}
+		}
+		return f, nil
+	}
+	fsfd, err := unix.Fsopen(m.Type, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("fsopen %s: %w", m.Type, err)
+	}
+	defer unix.Close(fsfd)
+	if err := unix.FsconfigSetString(fsfd, "source", m.Source); err != nil {
+		return nil, fmt.Errorf("%s: source %q: %w", m.Type, m.Source, err)
+	}
+	for _, d := range o.Data {
+		k, v, ok := strings.Cut(d, "=")
+		if ok {
+			err = unix.FsconfigSetString(fsfd, k, v)
+		} else {
+			err = unix.FsconfigSetFlag(fsfd, k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: option %q: %w", m.Type, d, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return nil, fmt.Errorf("create %s mount from %v: %w", m.Type, m.Options, err)
+	}
+	fd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
+	if err != nil {
+		return nil, fmt.Errorf("fsmount %s: %w", m.Type, err)
+	}
+	return os.NewFile(uintptr(fd), m.Type), nil
+}

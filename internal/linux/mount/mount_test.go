@@ -1,0 +1,71 @@
+package mount
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/berth-project/berth/internal/testenv"
+)
+
+func TestDetachedOverlay(t *testing.T) {
+	testenv.RequiresRoot(t)
+	dir := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lower", "a"), []byte("lower"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := Mount{Type: "overlay", Source: "overlay", Options: []string{
+		"lowerdir=" + filepath.Join(dir, "lower"),
+		"upperdir=" + filepath.Join(dir, "upper"),
+		"workdir=" + filepath.Join(dir, "work"),
+	}}
+	f, err := Detached(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	got, err := os.ReadFile(filepath.Join(root, "a"))
+	if err != nil || string(got) != "lower" {
+		t.Fatalf("read a through the detached mount: %q, %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "b"), []byte("new"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := os.Stat(filepath.Join(dir, "upper", "b")); err != nil {
+		t.Fatalf("write did not reach upperdir: %v", err)
+	}
+	mounts, err := Mounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mi := range mounts {
+		if mi.Point == dir || filepath.Dir(mi.Point) == dir {
+			t.Fatalf("a detached mount is attached: %+v", mi)
+		}
+	}
+}
+
+func TestAllAndUnmountReadOnlyBind(t *testing.T) {
+	testenv.RequiresRoot(t)
+	src, dst := t.TempDir(), t.TempDir()
+	if err := All([]Mount{{Type: "bind", Source: src, Options: []string{"rbind", "ro"}}}, dst); err != nil {
+		t.Fatal(err)
+	}
+	err := os.WriteFile(filepath.Join(dst, "x"), nil, 0o644)
+	if Unmount(dst) != nil || err == nil {
+		t.Fatalf("write to a read-only bind succeeded or unmount failed: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "x"), nil, 0o644); err != nil {
+		t.Fatalf("after Unmount the target is still read-only: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(src, "x")); err == nil {
+		t.Fatal("the write after Unmount reached the source")
+	}
+}
