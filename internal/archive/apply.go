@@ -94,11 +94,14 @@ func (a *applier) entry(hdr *tar.Header, content io.Reader) error {
 	if err := checkXattrs(hdr); err != nil {
 		return err
 	}
-	parent, err := a.tree.openDir(dir, true)
+	parent, canon, err := a.tree.openDir(dir, true)
 	if err != nil {
 		return err
 	}
 	defer parent.Close()
+	// From here on the entry is known by its canonical name: where it
+	// lands once the symlinks of its parents are resolved.
+	name = path.Join(canon, base)
 	n := node{dir: int(parent.Fd()), name: base, hdr: hdr}
 	switch hdr.Typeflag {
 	case tar.TypeDir:
@@ -121,7 +124,8 @@ func (a *applier) entry(hdr *tar.Header, content io.Reader) error {
 	return nil
 }
 
-// markSeen records name and its parents as put in place by this layer.
+// markSeen records name (canonical) and its parents as put in place by this
+// layer.
 func (a *applier) markSeen(name string) {
 	for name != "." {
 		if _, ok := a.seen[name]; ok {

@@ -84,23 +84,30 @@ func (a *applier) symlink(n node) error {
 }
 
 // link hard-links a regular file already in the root, named by the entry's
-// link name (taken, like every name, relative to the root).
+// link name (taken, like every name, relative to the root, its parents
+// resolved inside the root and its last component not followed). name is
+// the entry's canonical name.
 func (a *applier) link(n node, name string) error {
 	target, err := cleanName(n.hdr.Linkname)
 	if err != nil {
 		return fmt.Errorf("hard link target: %w", err)
 	}
-	if target == name {
-		return fmt.Errorf("hard link to itself: %w", errdefs.ErrInvalidArgument)
+	tdir, tcanon, err := a.tree.openDir(path.Dir(target), false)
+	if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("hard link target %q does not exist: %w", target, errdefs.ErrInvalidArgument)
 	}
-	tdir, err := a.tree.openDir(path.Dir(target), false)
 	if err != nil {
 		return fmt.Errorf("hard link target: %w", err)
 	}
 	defer tdir.Close()
 	tbase := path.Base(target)
+	if path.Join(tcanon, tbase) == name {
+		return fmt.Errorf("hard link to itself: %w", errdefs.ErrInvalidArgument)
+	}
 	var st unix.Stat_t
-	if err := unix.Fstatat(int(tdir.Fd()), tbase, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := unix.Fstatat(int(tdir.Fd()), tbase, &st, unix.AT_SYMLINK_NOFOLLOW); errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("hard link target %q does not exist: %w", target, errdefs.ErrInvalidArgument)
+	} else if err != nil {
 		return fmt.Errorf("hard link target %q: %w", target, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {

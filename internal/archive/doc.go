@@ -2,14 +2,31 @@
 // directory, treating every byte of the layer as hostile.
 //
 // A layer may name "../x" or "/etc/passwd", create "evil -> /" and then write
-// "evil/file", hard-link "/etc/shadow", or whiteout "../.wh.x". Apply refuses
-// all of these with an errdefs.ErrInvalidArgument error that names the tar
-// entry: every entry name must be relative and free of "..", and every
-// directory on the way to it is opened beneath the root with
-// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS (see internal/linux/pathrs), so a
-// symlink, whether an earlier layer or this one made it, is never followed
-// while applying. Symlinks are created as they are; they only matter when the
-// container later resolves them, inside its own root.
+// "evil/file", hard-link "/etc/shadow", or whiteout "../.wh.x". Nothing it
+// does reaches outside the root:
+//
+//   - every entry name (and hard link target) must be relative and free of
+//     "..", or the entry is refused with an errdefs.ErrInvalidArgument error
+//     that names it;
+//   - the directories on the way to an entry are resolved inside the root,
+//     as if it were "/" (openat2's RESOLVE_IN_ROOT semantics): a symlink
+//     along the way, whether an earlier layer or this one made it, is
+//     followed, but an absolute target starts again at the root and ".."
+//     stops there. So "lib/x86_64-linux-gnu/libc.so" lands in
+//     "usr/lib/x86_64-linux-gnu" of a usr-merged lower layer
+//     ("lib -> usr/lib"), as with docker and containerd, and "evil/file"
+//     after "evil -> /" lands in "file" of the root. Missing directories are
+//     made, also where a dangling symlink points (inside the root);
+//   - the last component of an entry is never followed: it is replaced (a
+//     directory entry over a symlink makes a directory there);
+//   - hard links must name a regular file (not a symlink), device nodes
+//     need AllowDevices, trusted.overlay.* xattrs are refused, and the
+//     layer's size is bounded.
+//
+// Each component is opened in the handle of its parent (openat2 with
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS when the name has no symlink, the
+// common case in one call; a walk of O_NOFOLLOW handles otherwise), so no
+// path string is ever resolved twice. Symlinks are created as they are.
 //
 // Worked example — applying a compressed layer blob onto an empty snapshot:
 //

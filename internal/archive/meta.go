@@ -72,7 +72,7 @@ func setTimes(n node) error {
 // is in place. A directory removed since (by a later whiteout) is skipped.
 func (a *applier) setDirTimes() error {
 	for _, d := range a.dirTimes {
-		f, err := a.tree.openDir(d.name, false)
+		f, _, err := a.tree.openDir(d.name, false)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, errdefs.ErrInvalidArgument) {
 			continue
 		}

@@ -13,8 +13,9 @@ import (
 	"github.com/berth-project/berth/internal/linux/pathrs"
 )
 
-// beneath is how tree resolves a directory: below the root, never through a
-// symlink (RESOLVE_NO_SYMLINKS fails with ELOOP at the first one).
+// beneath is the fast path of resolving a directory: below the root, through
+// no symlink (RESOLVE_NO_SYMLINKS fails with ELOOP at the first one, and
+// resolve.go then walks the name itself).
 const beneath = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS
 
 // tree is the directory a layer is applied to.
@@ -61,36 +62,9 @@ func cleanName(name string) (string, error) {
 	return path.Clean(name), nil
 }
 
-// openDir returns an O_PATH handle on the directory p (a cleaned name),
-// creating it and its missing parents (0755) when create is set. A symlink
-// anywhere along p is refused.
-func (t *tree) openDir(p string, create bool) (*os.File, error) {
-	f, err := t.openat2(t.dir, p, unix.O_PATH|unix.O_DIRECTORY)
-	if err == nil || !create || !errors.Is(err, unix.ENOENT) {
-		return f, err
-	}
-	cur, err := t.openat2(t.dir, ".", unix.O_PATH|unix.O_DIRECTORY)
-	if err != nil {
-		return nil, err
-	}
-	for _, name := range strings.Split(p, "/") {
-		next, err := t.openat2(cur, name, unix.O_PATH|unix.O_DIRECTORY)
-		if errors.Is(err, unix.ENOENT) {
-			if err = unix.Mkdirat(int(cur.Fd()), name, 0o755); err == nil || errors.Is(err, unix.EEXIST) {
-				next, err = t.openat2(cur, name, unix.O_PATH|unix.O_DIRECTORY)
-			}
-		}
-		cur.Close()
-		if err != nil {
-			return nil, fmt.Errorf("directory %q: %w", p, err)
-		}
-		cur = next
-	}
-	return cur, nil
-}
-
-// openat2 opens p beneath dir without following symlinks, naming the
-// refusals.
+// openat2 opens p beneath dir without following symlinks. ELOOP and EXDEV
+// are returned as they are (the caller walks the name itself), the rest
+// named.
 func (t *tree) openat2(dir *os.File, p string, flags int) (*os.File, error) {
 	how := unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: beneath}
 	for {
@@ -101,7 +75,7 @@ func (t *tree) openat2(dir *os.File, p string, flags int) (*os.File, error) {
 		case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV):
-			return nil, fmt.Errorf("%q goes through a symlink (refused): %w", p, errdefs.ErrInvalidArgument)
+			return nil, err
 		case errors.Is(err, unix.ENOTDIR):
 			return nil, fmt.Errorf("%q is not a directory: %w", p, errdefs.ErrInvalidArgument)
 		}

@@ -22,7 +22,6 @@ const (
 func (a *applier) whiteout(dir, base string) error {
 	switch {
 	case base == whiteoutOpaque:
-		a.markSeen(dir)
 		if a.opts.OverlayWhiteouts {
 			return a.overlayOpaque(dir)
 		}
@@ -34,7 +33,7 @@ func (a *applier) whiteout(dir, base string) error {
 	if victim == "" || victim == "." || victim == ".." {
 		return fmt.Errorf("whiteout of %q: %w", victim, errdefs.ErrInvalidArgument)
 	}
-	parent, err := a.tree.openDir(dir, a.opts.OverlayWhiteouts)
+	parent, canon, err := a.tree.openDir(dir, a.opts.OverlayWhiteouts)
 	if errors.Is(err, unix.ENOENT) {
 		return nil // nothing to delete
 	}
@@ -48,7 +47,7 @@ func (a *applier) whiteout(dir, base string) error {
 	if !a.opts.OverlayWhiteouts {
 		return nil
 	}
-	a.markSeen(path.Join(dir, victim))
+	a.markSeen(path.Join(canon, victim))
 	if err := unix.Mknodat(int(parent.Fd()), victim, unix.S_IFCHR, 0); err != nil {
 		return fmt.Errorf("overlay whiteout %q: %w", victim, err)
 	}
@@ -57,7 +56,7 @@ func (a *applier) whiteout(dir, base string) error {
 
 // clearOpaque removes from dir what this layer did not put there.
 func (a *applier) clearOpaque(dir string) error {
-	d, err := a.tree.openat2(a.tree.dir, dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	d, canon, err := a.tree.openDirRead(dir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
@@ -65,12 +64,13 @@ func (a *applier) clearOpaque(dir string) error {
 		return err
 	}
 	defer d.Close()
+	a.markSeen(canon)
 	names, err := d.Readdirnames(-1)
 	if err != nil {
 		return fmt.Errorf("opaque %q: %w", dir, err)
 	}
 	for _, name := range names {
-		if _, ok := a.seen[path.Join(dir, name)]; ok {
+		if _, ok := a.seen[path.Join(canon, name)]; ok {
 			continue
 		}
 		if err := removeAll(int(d.Fd()), name); err != nil {
@@ -82,17 +82,18 @@ func (a *applier) clearOpaque(dir string) error {
 
 // overlayOpaque marks dir opaque for overlayfs.
 func (a *applier) overlayOpaque(dir string) error {
-	p, err := a.tree.openDir(dir, true)
+	p, canon, err := a.tree.openDir(dir, true)
 	if err != nil {
 		return err
 	}
-	p.Close()
-	d, err := a.tree.openat2(a.tree.dir, dir, unix.O_RDONLY|unix.O_DIRECTORY)
+	defer p.Close()
+	a.markSeen(canon)
+	fd, err := unix.Openat(int(p.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return fmt.Errorf("opaque %q: %w", dir, err)
 	}
-	defer d.Close()
-	if err := unix.Fsetxattr(int(d.Fd()), overlayOpaque, []byte("y"), 0); err != nil {
+	defer unix.Close(fd)
+	if err := unix.Fsetxattr(fd, overlayOpaque, []byte("y"), 0); err != nil {
 		return fmt.Errorf("opaque %q: set %s: %w", dir, overlayOpaque, err)
 	}
 	return nil
