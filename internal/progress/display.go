@@ -19,8 +19,8 @@ type Options struct {
 	// Width is the number of columns a layer line may use; 0 asks the
 	// terminal, and 80 is taken when there is none to ask.
 	Width int
-	// Interval is the least time between two redraws on a terminal;
-	// 0 means 100 ms.
+	// Interval is how often the layer lines are redrawn on a terminal
+	// while they change; 0 means 100 ms.
 	Interval time.Duration
 	// Now is the clock, for the speeds and the throttle; nil means time.Now.
 	Now func() time.Time
@@ -229,7 +229,7 @@ func (d *Display) draw(now time.Time, header string) {
 	}
 	if header != "" {
 		b.WriteString("\x1b[J") // a header line may wrap: clear all below
-		b.WriteString(strings.ReplaceAll(header, "\n", "\r\n"))
+		b.WriteString(header)
 	}
 	width := d.columns()
 	for _, l := range d.layers {
@@ -240,7 +240,9 @@ func (d *Display) draw(now time.Time, header string) {
 	d.drawn = len(d.layers)
 	d.dirty = false
 	d.lastDraw = now
-	d.write(b.Bytes())
+	if b.Len() > 0 {
+		d.write(b.Bytes())
+	}
 }
 
 // columns returns the width a layer line may take.

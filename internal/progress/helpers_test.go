@@ -41,6 +41,13 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 
+// From returns what was written from offset off on.
+func (s *syncBuffer) From(off int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b.Bytes()[off:])
+}
+
 func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -48,9 +55,9 @@ func (s *syncBuffer) String() string {
 }
 
 // screen is a small terminal: it understands exactly the sequences a
-// Display may emit, in raw mode (a line feed keeps the column), with
-// automatic wrap at width, and fails the test on anything else or on a
-// cursor that leaves the screen.
+// Display may emit, with a terminal's usual output processing (a line
+// feed also returns the carriage) and automatic wrap at width, and fails
+// the test on anything else or on a cursor that leaves the screen.
 type screen struct {
 	width    int
 	lines    [][]byte
@@ -84,7 +91,7 @@ func (s *screen) feed(out string) error {
 		case '\r':
 			s.col = 0
 		case '\n':
-			s.row++
+			s.row, s.col = s.row+1, 0
 			s.ensure(s.row)
 		case '\x1b':
 			if i+1 >= len(out) || out[i+1] != '[' {

@@ -8,23 +8,29 @@ import "time"
 //
 //	0f1e2d3c4b5a: Downloading [=========>          ]  12.3MB/45.6MB  8.1MB/s
 //
-// The bar is the first thing left out when the line does not fit.
+// When it does not fit, the bar goes first, then the speed, then the
+// line is cut.
 func (l *layer) line(now time.Time, width int) string {
 	head := l.short + ": " + l.status.String()
 	if !l.status.moving() {
 		return fit(head, width)
 	}
-	tail := " " + counts(l.current, l.total)
+	nums := " " + counts(l.current, l.total)
+	speed := ""
 	if r := l.meter.rate(now); r >= 1 {
-		tail += "  " + HumanSize(r) + "/s"
+		speed = "  " + HumanSize(r) + "/s"
 	}
+	var choices []string
 	if l.total > 0 {
-		withBar := head + " " + bar(l.current, l.total) + tail
-		if len(withBar) < width {
-			return withBar
+		choices = append(choices, head+" "+bar(l.current, l.total)+nums+speed)
+	}
+	choices = append(choices, head+nums+speed, head+nums)
+	for _, s := range choices {
+		if len(s) < width {
+			return s
 		}
 	}
-	return fit(head+tail, width)
+	return fit(head+nums, width)
 }
 
 // fit cuts s to fewer than width columns (runes; the text is ASCII but
