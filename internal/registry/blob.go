@@ -18,13 +18,9 @@ import (
 // FetchBlob streams the blob desc from ref's repository into w, checking its
 // size and digest. On a mismatch w has already had the bad bytes; the error
 // (InvalidArgument) tells the caller to discard them. Ingest is the safer
-// way into the content store.
+// way into the content store. Mirrors are tried first (see Registries).
 func (c *Client) FetchBlob(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, w io.Writer) error {
-	r, err := c.repo(ctx, ref)
-	if err != nil {
-		return err
-	}
-	rc, err := r.open(ctx, desc, 0)
+	rc, err := c.open(ctx, ref, desc, 0)
 	if err != nil {
 		return err
 	}
@@ -39,18 +35,27 @@ func (c *Client) FetchBlob(ctx context.Context, ref reference.Reference, desc oc
 // Ingest puts the blob desc from ref's repository into store, unless it is
 // there already. An ingest interrupted earlier resumes at its offset with a
 // Range request (from the start if the registry ignores Range); the store
-// verifies size and digest and commits atomically.
+// verifies size and digest and commits atomically. Mirrors are tried first
+// (see Registries).
 func (c *Client) Ingest(ctx context.Context, store *content.Store, ref reference.Reference, desc ocispec.Descriptor) error {
 	if _, err := store.Info(desc.Digest); err == nil {
 		return nil
 	}
-	r, err := c.repo(ctx, ref)
-	if err != nil {
-		return err
-	}
 	return store.Ingest(desc.Digest.String(), desc.Digest, desc.Size, func(offset int64) (io.ReadCloser, error) {
-		return r.open(ctx, desc, offset)
+		return c.open(ctx, ref, desc, offset)
 	})
+}
+
+// open opens the blob desc from offset at the first endpoint of ref that
+// has it (see Client.pull). Bytes are checked by the reader, not here: a
+// mirror that sends wrong bytes fails the fetch, with no fallback.
+func (c *Client) open(ctx context.Context, ref reference.Reference, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error) {
+	var rc io.ReadCloser
+	err := c.pull(ctx, ref, func(r *repo) (err error) {
+		rc, err = r.open(ctx, desc, offset)
+		return err
+	})
+	return rc, err
 }
 
 // blobBytes reads the small blob desc (a config) into memory, verified.

@@ -2,14 +2,15 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"syscall"
 	"time"
 
+	"github.com/berth-project/berth/internal/credentials"
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/reference"
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -19,26 +20,36 @@ import (
 
 // Options configures a Client. The zero value is usable.
 type Options struct {
-	// Insecure lists registry hosts ("host:port") reached over plain http.
-	// localhost, 127.0.0.1 and [::1] (any port) always are, as in docker.
+	// Insecure lists registry hosts ("host:port") reached over plain http
+	// or with unverified TLS. localhost, 127.0.0.1 and [::1] (any port)
+	// always are, as in docker.
 	Insecure []string
+	// Registries holds mirrors and insecure flags per registry (see
+	// LoadRegistries); nil means none.
+	Registries *Registries
 	// Keychain finds credentials per registry; nil means
-	// authn.DefaultKeychain (~/.docker/config.json, containers/auth.json,
-	// credential helpers).
+	// credentials.NewKeychain(AuthFile): AuthFile, $REGISTRY_AUTH_FILE,
+	// podman's auth.json, docker's config.json, credential helpers.
 	Keychain authn.Keychain
+	// AuthFile is the credential file searched first (--authfile) when
+	// Keychain is nil.
+	AuthFile string
 	// UserAgent is sent with every request; "berth" when empty.
 	UserAgent string
 	// Backoff paces retries of transient failures (network errors and
 	// 408/429/5xx answers); the zero value means 3 tries, 100 ms then 300 ms.
 	Backoff transport.Backoff
 	// Transport is the base HTTP transport; nil means http.DefaultTransport.
+	// An *http.Transport is cloned, with TLS verification off, for insecure
+	// registries.
 	Transport http.RoundTripper
 }
 
-// Client fetches from registries. It is safe for concurrent use.
+// Client pulls from and pushes to registries. It is safe for concurrent use.
 type Client struct {
-	opts Options
-	base http.RoundTripper // retry and user agent around opts.Transport
+	opts         Options
+	base         http.RoundTripper // retry and user agent around opts.Transport
+	insecureBase http.RoundTripper // the same without TLS verification
 }
 
 // Limits on documents read into memory.
@@ -55,7 +66,7 @@ var retryCodes = []int{
 // New returns a Client configured by opts.
 func New(opts Options) *Client {
 	if opts.Keychain == nil {
-		opts.Keychain = authn.DefaultKeychain
+		opts.Keychain = credentials.NewKeychain(opts.AuthFile)
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "berth"
@@ -67,12 +78,41 @@ func New(opts Options) *Client {
 	if t == nil {
 		t = http.DefaultTransport
 	}
-	t = transport.NewRetry(t,
-		transport.WithRetryBackoff(opts.Backoff),
-		transport.WithRetryPredicate(transient),
-		transport.WithRetryStatusCodes(retryCodes...))
-	t = transport.NewUserAgent(t, opts.UserAgent)
-	return &Client{opts: opts, base: t}
+	unverified := t
+	if ht, ok := t.(*http.Transport); ok {
+		ht = ht.Clone()
+		if ht.TLSClientConfig == nil {
+			ht.TLSClientConfig = &tls.Config{}
+		}
+		ht.TLSClientConfig.InsecureSkipVerify = true
+		unverified = ht
+	}
+	wrap := func(t http.RoundTripper) http.RoundTripper {
+		t = transport.NewRetry(rewind{t},
+			transport.WithRetryBackoff(opts.Backoff),
+			transport.WithRetryPredicate(transient),
+			transport.WithRetryStatusCodes(retryCodes...))
+		return transport.NewUserAgent(t, opts.UserAgent)
+	}
+	return &Client{opts: opts, base: wrap(t), insecureBase: wrap(unverified)}
+}
+
+// rewind gives every attempt of a request with GetBody a fresh body, so
+// that a retried or re-authenticated upload sends its bytes again.
+type rewind struct{ inner http.RoundTripper }
+
+func (rw rewind) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.GetBody == nil || req.Body == nil || req.Body == http.NoBody {
+		return rw.inner.RoundTrip(req)
+	}
+	body, err := req.GetBody()
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r := req.Clone(req.Context())
+	r.Body = body
+	return rw.inner.RoundTrip(r)
 }
 
 // transient reports whether a request that failed with err is worth retrying.
@@ -100,22 +140,31 @@ func (r *repo) url(kind, id string) string {
 	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", r.reg.Scheme(), r.reg.RegistryStr(), r.ref.Path, kind, id)
 }
 
-// repo pings ref's registry and authenticates for pulls from its repository.
-func (c *Client) repo(ctx context.Context, ref reference.Reference) (*repo, error) {
+// The actions a repo is authenticated for.
+const (
+	pullAction = transport.PullScope
+	pushAction = transport.PushScope // push and pull
+)
+
+// repo pings ep's registry and authenticates for action on ep's repository.
+func (c *Client) repo(ctx context.Context, ep endpoint, action string) (*repo, error) {
+	ref := ep.ref
 	var opts []name.Option
-	if slices.Contains(c.opts.Insecure, ref.Domain) {
+	base := c.base
+	if ep.insecure {
 		opts = append(opts, name.Insecure)
+		base = c.insecureBase
 	}
 	reg, err := name.NewRegistry(ref.Domain, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("registry %q: %v: %w", ref.Domain, err, errdefs.ErrInvalidArgument)
 	}
-	auth, err := authn.Resolve(ctx, c.opts.Keychain, reg)
+	auth, err := authn.Resolve(ctx, c.opts.Keychain, reg.Repo(ref.Path))
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %w", ref.Domain, err)
 	}
-	scope := reg.Repo(ref.Path).Scope(transport.PullScope)
-	t, err := transport.NewWithContext(ctx, reg, auth, c.base, []string{scope})
+	scope := reg.Repo(ref.Path).Scope(action)
+	t, err := transport.NewWithContext(ctx, reg, auth, base, []string{scope})
 	if err != nil {
 		return nil, classify(ref.Repository(), err)
 	}

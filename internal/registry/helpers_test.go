@@ -41,11 +41,36 @@ type fixture struct {
 	user     string       // basic auth required when set
 	pass     string
 	mu       sync.Mutex
-	docs     map[string]doc // by URL path
-	ranges   []string       // Range headers seen
+	docs     map[string]doc                                    // by URL path
+	ranges   []string                                          // Range headers seen
+	hook     func(w http.ResponseWriter, r *http.Request) bool // answers first when set (true: answered)
+	hits     atomic.Int32                                      // requests for manifests and blobs
+	uploads  atomic.Int32                                      // POSTs starting a blob upload
 }
 
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newEmptyFixture(t)
+	f.img = must(random.Image(1024, 2))
+	f.amd = must(random.Image(512, 1))
+	f.arm = must(random.Image(512, 1))
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
+		mutate.IndexAddendum{Add: f.amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: f.arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
+	)
+	if err := remote.Write(must(name.ParseReference(f.host+"/test/img:v1")), f.img); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(must(name.ParseReference(f.host+"/test/multi:v1")), idx); err != nil {
+		t.Fatal(err)
+	}
+	f.hits.Store(0)
+	f.uploads.Store(0)
+	return f
+}
+
+// newEmptyFixture is a fixture whose registry holds nothing.
+func newEmptyFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{docs: map[string]doc{}}
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
@@ -55,7 +80,17 @@ func newFixture(t *testing.T) *fixture {
 		if h := r.Header.Get("Range"); h != "" {
 			f.ranges = append(f.ranges, h)
 		}
+		hook := f.hook
 		f.mu.Unlock()
+		if strings.Contains(r.URL.Path, "/manifests/") || strings.Contains(r.URL.Path, "/blobs/") {
+			f.hits.Add(1)
+		}
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/blobs/uploads/") {
+			f.uploads.Add(1)
+		}
+		if hook != nil && hook(w, r) {
+			return
+		}
 		if u, p, ok := r.BasicAuth(); f.user != "" && (!ok || u != f.user || p != f.pass) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="berth-test"`)
 			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"who are you"}]}`, http.StatusUnauthorized)
@@ -77,21 +112,14 @@ func newFixture(t *testing.T) *fixture {
 	}))
 	t.Cleanup(srv.Close)
 	f.host = strings.TrimPrefix(srv.URL, "http://")
-
-	f.img = must(random.Image(1024, 2))
-	f.amd = must(random.Image(512, 1))
-	f.arm = must(random.Image(512, 1))
-	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex),
-		mutate.IndexAddendum{Add: f.amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: f.arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}},
-	)
-	if err := remote.Write(must(name.ParseReference(f.host+"/test/img:v1")), f.img); err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(must(name.ParseReference(f.host+"/test/multi:v1")), idx); err != nil {
-		t.Fatal(err)
-	}
 	return f
+}
+
+// setHook makes h answer requests first (it returns true when it did).
+func (f *fixture) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hook = h
 }
 
 func (f *fixture) craft(path string, d doc) {

@@ -24,17 +24,26 @@ type Image struct {
 // ("linux/arm64/v8"; "" means linux/<host arch>). From an index it picks the
 // first entry for the platform; an index without one gives a NotFound error
 // naming the platforms it has. A lone manifest is taken as it is unless a
-// platform was given and its config says otherwise.
+// platform was given and its config says otherwise. Mirrors are tried
+// first (see Registries); one endpoint serves all three documents.
 func (c *Client) Manifest(ctx context.Context, ref reference.Reference, platform string) (*Image, error) {
 	want, err := ParsePlatform(platform)
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.repo(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	what := ref.String()
+	var img *Image
+	err = c.pull(ctx, ref, func(r *repo) (err error) {
+		img, err = r.manifest(ctx, want, platform != "")
+		return err
+	})
+	return img, err
+}
+
+// manifest is Manifest at one endpoint; explicit tells whether the
+// platform was asked for.
+func (r *repo) manifest(ctx context.Context, want ocispec.Platform, explicit bool) (*Image, error) {
+	what := r.ref.String()
+	ref := r.ref
 	target, b, err := r.document(ctx, what, ocispec.Descriptor{Digest: ref.Digest, Size: -1})
 	if err != nil {
 		return nil, err
@@ -69,11 +78,11 @@ func (c *Client) Manifest(ctx context.Context, ref reference.Reference, platform
 	if img.RawConfig, err = r.blobBytes(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("%s: config: %w", what, err)
 	}
-	if platform != "" && !isIndex(target.MediaType) {
+	if explicit && !isIndex(target.MediaType) {
 		var p ocispec.Platform
 		_ = json.Unmarshal(img.RawConfig, &p) // os and architecture are top-level config fields
 		if p.OS != "" && !matches(ocispec.Platform{OS: want.OS, Architecture: want.Architecture}, &p) {
-			return nil, fmt.Errorf("%s: image is for %s, not %s: %w", what, platformString(p), platform, errdefs.ErrNotFound)
+			return nil, fmt.Errorf("%s: image is for %s, not %s: %w", what, platformString(p), platformString(want), errdefs.ErrNotFound)
 		}
 	}
 	return img, nil

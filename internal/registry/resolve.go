@@ -27,19 +27,15 @@ var acceptTypes = strings.Join([]string{
 // Resolve fetches the manifest or index ref names and describes it: media
 // type, digest and size. When ref carries a digest, the bytes must hash to
 // it; otherwise they must hash to the registry's Docker-Content-Digest, if
-// sent. The document is checked as Manifest would check it.
+// sent. The document is checked as Manifest would check it. Mirrors are
+// tried first (see Registries).
 func (c *Client) Resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, error) {
-	desc, _, err := c.resolve(ctx, ref)
+	var desc ocispec.Descriptor
+	err := c.pull(ctx, ref, func(r *repo) (err error) {
+		desc, _, err = r.document(ctx, r.ref.FetchRef(), ocispec.Descriptor{Digest: ref.Digest, Size: -1})
+		return err
+	})
 	return desc, err
-}
-
-func (c *Client) resolve(ctx context.Context, ref reference.Reference) (ocispec.Descriptor, []byte, error) {
-	r, err := c.repo(ctx, ref)
-	if err != nil {
-		return ocispec.Descriptor{}, nil, err
-	}
-	want := ocispec.Descriptor{Digest: ref.Digest, Size: -1}
-	return r.document(ctx, ref.FetchRef(), want)
 }
 
 // document fetches the manifest or index want names (by digest; by ref's tag
