@@ -65,6 +65,12 @@ func (s *Store) Create(ctx context.Context, kind snapshot.Kind, key, parent stri
 		Created: time.Now().UTC(),
 		Labels:  copyLabels(labels),
 	}}
+	var stale *tempDir
+	defer func() {
+		if stale != nil {
+			_ = stale.removeAll()
+		}
+	}()
 	err = s.update(ctx, func(b *bolt.Bucket) error {
 		if b.Get([]byte(key)) != nil {
 			return fmt.Errorf("snapshot %q: %w", key, errdefs.ErrAlreadyExists)
@@ -87,7 +93,14 @@ func (s *Store) Create(ctx context.Context, kind snapshot.Kind, key, parent stri
 			return fmt.Errorf("snapshot %q: record: %w", key, err)
 		}
 		// Renamed before the commit: a crash in between leaves a numeric
-		// directory without a record, which Open removes.
+		// directory without a record, which Open removes. Until then the
+		// next id is that same one (the crashed transaction never
+		// advanced the sequence), so a directory in the way is garbage.
+		if _, err := os.Lstat(s.Dir(sn.ID)); err == nil {
+			if stale, err = s.moveAside(s.Dir(sn.ID)); err != nil {
+				return err
+			}
+		}
 		if err := os.Rename(td.path, s.Dir(sn.ID)); err != nil {
 			return fmt.Errorf("snapshot %q: move into place: %w", key, err)
 		}
