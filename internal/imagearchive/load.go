@@ -2,8 +2,8 @@ package imagearchive
 
 import (
 	"context"
-	"io"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/berth-project/berth/internal/content"

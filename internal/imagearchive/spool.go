@@ -83,10 +83,20 @@ func readSpool(ctx context.Context, r io.Reader, cs *content.Store) (_ *spool, e
 		return nil, fmt.Errorf("archive: %w", err)
 	}
 	defer dr.Close()
-	tr := tar.NewReader(ctxReader{ctx, dr})
+	cr := &countingReader{r: ctxReader{ctx, dr}}
+	tr := tar.NewReader(cr)
 	for n := 0; ; n++ {
+		before := cr.n
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// Go's reader also ends quietly at a member boundary, where a
+			// cut archive may end: insist on the two zero blocks.
+			if cr.n == 0 {
+				return nil, fmt.Errorf("archive: empty: %w", errdefs.ErrInvalidArgument)
+			}
+			if cr.n-before < 2*512 {
+				return nil, fmt.Errorf("archive: ends without its end-of-archive blocks (truncated): %w", errdefs.ErrInvalidArgument)
+			}
 			break
 		}
 		if err != nil {
@@ -112,7 +122,16 @@ func readSpool(ctx context.Context, r io.Reader, cs *content.Store) (_ *spool, e
 		case tar.TypeLink:
 			s.links[name] = linkTarget(".", hdr.Linkname)
 		}
-		// Directories and special files name no blob; they are skipped.
+		// Directories and special files name no blob; they are skipped,
+		// with any data they claim, so that the next header starts clean.
+		if _, err := io.Copy(io.Discard, tr); err != nil {
+			return nil, readErr(ctx, fmt.Sprintf("archive member %q", hdr.Name), err)
+		}
+	}
+	// A compressed archive must decompress to its end: what follows the
+	// tar (padding, usually) is read, within a bound, to see it whole.
+	if _, err := io.CopyN(io.Discard, cr, 1<<20); err != nil && err != io.EOF {
+		return nil, readErr(ctx, "archive", err)
 	}
 	if len(s.members) == 0 && len(s.links) == 0 {
 		return nil, fmt.Errorf("archive: no members (empty or not a tar archive): %w", errdefs.ErrInvalidArgument)
@@ -127,6 +146,18 @@ func readErr(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return fmt.Errorf("%s: %v (truncated or not a tar archive): %w", what, err, errdefs.ErrInvalidArgument)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // memberName cleans an archive member's name, refusing absolute names and
