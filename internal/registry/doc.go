@@ -1,18 +1,31 @@
-// Package registry fetches images from registries that speak the OCI
-// distribution spec: it resolves a reference to a descriptor, picks a
-// platform's manifest from an index, and streams blobs, verifying every size
-// and digest on the way.
+// Package registry pulls images from and pushes them to registries that
+// speak the OCI distribution spec: it resolves a reference to a descriptor,
+// picks a platform's manifest from an index, streams blobs (verifying every
+// size and digest on the way), pushes what the content store holds, and
+// logs in and out.
 //
 // go-containerregistry's transport does the protocol work (ping, basic and
 // token auth, retries, the user agent); this package issues the requests
 // itself so that it sees each response's status, headers and bytes:
 //
-//	c := registry.New(registry.Options{UserAgent: "berth/0.1"})
+//	regs, err := registry.LoadRegistries("")       // mirrors, insecure hosts
+//	c := registry.New(registry.Options{Registries: regs, AuthFile: authfile})
 //	ref, _ := reference.Parse("localhost:5000/busybox")
 //	img, err := c.Manifest(ctx, ref, "")          // linux/<host arch>
 //	for _, l := range img.Manifest.Layers {
 //		err = c.Ingest(ctx, store, ref, l) // into internal/content, resumable
 //	}
+//	err = c.Push(ctx, store, other, img.Target, progress) // index or manifest, and all below
+//
+// Credentials come from internal/credentials (--authfile, podman's
+// auth.json, docker's config.json, credential helpers); Client.Login checks
+// them against the registry before storing them, Logout forgets them.
+//
+// Pulls try the mirrors of the matching registries.toml entry first and go
+// on to the next mirror, then the registry, when one has not got the content
+// (404) or cannot be reached (network errors, 5xx after retries). A mirror
+// that sends bytes that do not match their digest fails the pull: that is
+// tampering or corruption, not absence. Pushes go to the registry itself.
 //
 // Errors name the reference or digest and carry an errdefs class: NotFound
 // for 404, Unavailable for 5xx and network failures (after retries),
