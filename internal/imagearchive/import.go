@@ -106,12 +106,15 @@ func importLayer(ctx context.Context, r io.Reader, cs *content.Store) (_ ocispec
 	defer dr.Close()
 	gz := gzip.NewWriter(w)
 	diff := digest.SHA256.Digester()
-	counted := &countingWriter{}
-	tee := io.TeeReader(dr, io.MultiWriter(diff.Hash(), gz, counted))
+	tee := &countingReader{r: io.TeeReader(dr, io.MultiWriter(diff.Hash(), gz))}
 	tr := tar.NewReader(tee)
 	for {
+		before := tee.n
 		_, err := tr.Next()
 		if err == io.EOF {
+			if err := checkTarEnd(tee.n, before); err != nil {
+				return ocispec.Descriptor{}, "", fmt.Errorf("rootfs tarball: %w", err)
+			}
 			break
 		}
 		if err == nil {
@@ -125,9 +128,6 @@ func importLayer(ctx context.Context, r io.Reader, cs *content.Store) (_ ocispec
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return ocispec.Descriptor{}, "", readErr(ctx, "rootfs tarball", err)
 	}
-	if counted.n == 0 {
-		return ocispec.Descriptor{}, "", fmt.Errorf("rootfs tarball: empty: %w", errdefs.ErrInvalidArgument)
-	}
 	if err := gz.Close(); err != nil {
 		return ocispec.Descriptor{}, "", err
 	}
@@ -138,7 +138,3 @@ func importLayer(ctx context.Context, r io.Reader, cs *content.Store) (_ ocispec
 	}
 	return desc, diff.Digest(), nil
 }
-
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

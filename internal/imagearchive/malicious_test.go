@@ -84,6 +84,7 @@ func TestLoadMaliciousArchives(t *testing.T) {
 		"link loop":           {makeTar(t, good[0], tarEntry{name: layerName, typ: '2', linkname: "x"}, tarEntry{name: "blobs/sha256/x", typ: '2', linkname: digest.FromBytes(layer).Encoded()}, good[2]), "links", errdefs.IsInvalidArgument},
 		"bad repo tag":        {makeTar(t, good[0], good[1], tarEntry{name: "manifest.json", body: mj(dockerManifestEntry{Config: cfgName, RepoTags: []string{"Bad Name"}, Layers: []string{layerName}})}), "Bad Name", errdefs.IsInvalidArgument},
 		"truncated":           {goodTar[:len(goodTar)/2], "truncated", errdefs.IsInvalidArgument},
+		"cut at a member end": {goodTar[:len(goodTar)-1024], "end-of-archive", errdefs.IsInvalidArgument},
 		"truncated in header": {goodTar[:700], "truncated", errdefs.IsInvalidArgument},
 		"garbage":             {bytes.Repeat([]byte("garbage!"), 200), "not a tar archive", errdefs.IsInvalidArgument},
 		"empty":               {nil, "empty", errdefs.IsInvalidArgument},

@@ -89,13 +89,8 @@ func readSpool(ctx context.Context, r io.Reader, cs *content.Store) (_ *spool, e
 		before := cr.n
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			// Go's reader also ends quietly at a member boundary, where a
-			// cut archive may end: insist on the two zero blocks.
-			if cr.n == 0 {
-				return nil, fmt.Errorf("archive: empty: %w", errdefs.ErrInvalidArgument)
-			}
-			if cr.n-before < 2*512 {
-				return nil, fmt.Errorf("archive: ends without its end-of-archive blocks (truncated): %w", errdefs.ErrInvalidArgument)
+			if err := checkTarEnd(cr.n, before); err != nil {
+				return nil, fmt.Errorf("archive: %w", err)
 			}
 			break
 		}
@@ -146,6 +141,20 @@ func readErr(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return fmt.Errorf("%s: %v (truncated or not a tar archive): %w", what, err, errdefs.ErrInvalidArgument)
+}
+
+// checkTarEnd checks, once tar.Reader.Next has returned io.EOF, that the
+// stream ended with the two zero blocks of a tar's end: Go's reader also ends
+// quietly at a member boundary, where a cut archive may end. total is what
+// the stream gave in all, before what it gave until that last Next.
+func checkTarEnd(total, before int64) error {
+	if total == 0 {
+		return fmt.Errorf("empty: %w", errdefs.ErrInvalidArgument)
+	}
+	if total-before < 2*512 {
+		return fmt.Errorf("ends without its end-of-archive blocks (truncated): %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
 }
 
 // countingReader counts the bytes read through it.
