@@ -55,6 +55,10 @@ func (s *Store) Create(ctx context.Context, kind snapshot.Kind, key, parent stri
 		td.release()
 	}()
 	if err := fill(td.path, parents); err != nil {
+		// A parent removed meanwhile explains the failure better.
+		if gone := s.checkChain(ctx, key, parent, parents); gone != nil {
+			return Snapshot{}, nil, gone
+		}
 		return Snapshot{}, nil, fmt.Errorf("snapshot %q: %w", key, err)
 	}
 
@@ -75,12 +79,8 @@ func (s *Store) Create(ctx context.Context, kind snapshot.Kind, key, parent stri
 		if b.Get([]byte(key)) != nil {
 			return fmt.Errorf("snapshot %q: %w", key, errdefs.ErrAlreadyExists)
 		}
-		now, err := chain(b, parent)
-		if err != nil {
+		if err := chainIs(b, key, parent, parents); err != nil {
 			return err
-		}
-		if !sameChain(now, parents) {
-			return fmt.Errorf("snapshot %q: parent %q changed while it was being prepared: %w", key, parent, errdefs.ErrFailedPrecondition)
 		}
 		if sn.ID, err = b.NextSequence(); err != nil {
 			return fmt.Errorf("snapshot %q: allocate an id: %w", key, err)
@@ -142,6 +142,24 @@ func chain(b *bolt.Bucket, parent string) ([]Snapshot, error) {
 		name = sn.Info.Parent
 	}
 	return out, nil
+}
+
+// checkChain tells whether parent's chain is still parents.
+func (s *Store) checkChain(ctx context.Context, key, parent string, parents []Snapshot) error {
+	return s.view(ctx, func(b *bolt.Bucket) error { return chainIs(b, key, parent, parents) })
+}
+
+// chainIs fails unless parent's chain is still parents (the parent may
+// have been removed, or removed and made again, since they were read).
+func chainIs(b *bolt.Bucket, key, parent string, parents []Snapshot) error {
+	now, err := chain(b, parent)
+	if err != nil {
+		return err
+	}
+	if !sameChain(now, parents) {
+		return fmt.Errorf("snapshot %q: parent %q changed while it was being prepared: %w", key, parent, errdefs.ErrFailedPrecondition)
+	}
+	return nil
 }
 
 func sameChain(a, b []Snapshot) bool {
