@@ -101,6 +101,8 @@ func testErrors(t *testing.T, e *env) {
 	_, err = sn.View(ctx, "v", "c", nil)
 	must(t, err)
 	checkClass(t, "commit a view", sn.Commit(ctx, "cv", "v", nil), errdefs.ErrFailedPrecondition)
+	_, err = sn.Prepare(ctx, "on-view", "v", nil)
+	checkClass(t, "prepare on a view", err, errdefs.ErrFailedPrecondition)
 	checkInfo(t, e, "v", snapshot.KindView, "c", nil)
 
 	checkClass(t, "remove a parent", sn.Remove(ctx, "c"), errdefs.ErrFailedPrecondition)
