@@ -81,8 +81,11 @@ type Usage struct {
 // several goroutines and several processes sharing one root directory.
 // Errors are classed with errdefs: ErrNotFound for an unknown key or
 // parent, ErrAlreadyExists for a key in use, ErrFailedPrecondition for a
-// wrong kind (committing a view, parenting on an active snapshot) or
-// removing a parent.
+// wrong kind (committing a view or a committed snapshot, parenting on an
+// active snapshot or a view, asking the mounts of a committed snapshot —
+// make a View of it) or removing a parent, ErrInvalidArgument for an empty
+// key. A failed call leaves nothing behind; so does a process killed in the
+// middle of one, once the snapshotter is opened again.
 type Snapshotter interface {
 	// Stat returns the snapshot named key.
 	Stat(ctx context.Context, key string) (Info, error)
@@ -94,8 +97,9 @@ type Snapshotter interface {
 	// Mounts returns the mounts of the active snapshot or view key.
 	Mounts(ctx context.Context, key string) ([]mount.Mount, error)
 	// Commit turns the active snapshot key into the committed snapshot
-	// name; key no longer exists afterwards. The active snapshot must not
-	// be mounted any more.
+	// name, with labels (the active snapshot's are not carried over); key
+	// no longer exists afterwards. The active snapshot must not be mounted
+	// any more.
 	Commit(ctx context.Context, name, key string, labels map[string]string) error
 	// Remove deletes the snapshot key and its data.
 	Remove(ctx context.Context, key string) error
