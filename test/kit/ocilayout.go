@@ -8,12 +8,15 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	specsgo "github.com/opencontainers/image-spec/specs-go"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-project/berth/internal/testenv"
 )
 
 // ImageCreated is the creation time written into kit images and layer
@@ -26,66 +29,147 @@ var ImageCreated = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // ["/bin/sh"] (no Entrypoint, as busybox images), a default PATH, os linux and
 // the host's architecture (the busybox in it is the host's). The image is
 // added to an existing layout's index.json, replacing an image of the same
-// ref, so one layout can hold several refs:
+// ref, so one layout can hold several refs. Its layer is byte for byte the
+// layer of BusyboxImage (and the bottom layer of BigImage):
 //
 //	dig := kit.OCILayout(t, dir, "latest")
 //	// skopeo inspect oci:DIR:latest, umoci unpack --image DIR:latest …
 func OCILayout(t testing.TB, dir, ref string) string {
 	t.Helper()
-	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	Rootfs(t, rootfs)
-	d, err := writeImage(dir, ref, rootfs)
+	img := &imageDef{
+		ref:    ref,
+		layers: []*layerDef{busyboxLayer(testenv.Binary(t, "probe"))},
+		config: v1.ImageConfig{Env: []string{DefaultPath}, Cmd: []string{"/bin/sh"}},
+	}
+	ds, err := writeLayout(dir, []*imageDef{img})
 	if err != nil {
 		t.Fatalf("kit: write OCI layout %s:%s: %v", dir, ref, err)
 	}
-	return d.String()
+	return ds[ref].Digest.String()
 }
 
-func writeImage(dir, ref, rootfs string) (digest.Digest, error) {
+// DefaultPath is the PATH in the config of every kit image.
+const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// An imageDef is an image to write: its layers, bottom first, and the
+// config of its process.
+type imageDef struct {
+	ref    string
+	layers []*layerDef
+	config v1.ImageConfig
+}
+
+// writeLayout writes images into the OCI layout at dir (created if missing),
+// adding each to index.json under its ref, and returns their manifests' descriptors
+// by ref. A layer definition shared by several images is written once.
+func writeLayout(dir string, images []*imageDef) (map[string]v1.Descriptor, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
-		return "", fmt.Errorf("create blobs: %w", err)
+		return nil, fmt.Errorf("create blobs: %w", err)
 	}
-	layer, diffID, err := writeLayer(dir, rootfs)
+	layers, err := writeLayers(dir, images)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	created := ImageCreated
-	platform := v1.Platform{Architecture: runtime.GOARCH, OS: "linux"}
-	config, err := writeJSONBlob(dir, v1.MediaTypeImageConfig, v1.Image{
-		Created:  &created,
-		Platform: platform,
-		Config: v1.ImageConfig{
-			Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			Cmd: []string{"/bin/sh"},
-		},
-		RootFS:  v1.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
-		History: []v1.History{{Created: &created, CreatedBy: "berth test kit: busybox rootfs with /probe"}},
-	})
-	if err != nil {
-		return "", err
-	}
-	manifest, err := writeJSONBlob(dir, v1.MediaTypeImageManifest, v1.Manifest{
-		Versioned: specsgo.Versioned{SchemaVersion: 2},
-		MediaType: v1.MediaTypeImageManifest,
-		Config:    config,
-		Layers:    []v1.Descriptor{layer},
-	})
-	if err != nil {
-		return "", err
-	}
-	manifest.Platform = &platform
-	manifest.Annotations = map[string]string{v1.AnnotationRefName: ref}
-	if err := addToIndex(dir, manifest); err != nil {
-		return "", err
+	out := map[string]v1.Descriptor{}
+	for _, img := range images {
+		manifest, err := writeManifest(dir, img, layers)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img.ref, err)
+		}
+		if err := addToIndex(dir, manifest); err != nil {
+			return nil, err
+		}
+		out[img.ref] = manifest
 	}
 	layout, err := json.Marshal(v1.ImageLayout{Version: v1.ImageLayoutVersion})
 	if err != nil {
-		return "", fmt.Errorf("encode oci-layout: %w", err)
+		return nil, fmt.Errorf("encode oci-layout: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, v1.ImageLayoutFile), layout, 0o644); err != nil {
-		return "", fmt.Errorf("write oci-layout: %w", err)
+		return nil, fmt.Errorf("write oci-layout: %w", err)
 	}
-	return manifest.Digest, nil
+	return out, nil
+}
+
+// writtenLayer is a layer blob in the layout.
+type writtenLayer struct {
+	desc   v1.Descriptor
+	diffID digest.Digest
+}
+
+// writeLayers writes every distinct layer of images, as many at once as
+// there are CPUs.
+func writeLayers(dir string, images []*imageDef) (map[*layerDef]writtenLayer, error) {
+	var todo []*layerDef
+	seen := map[*layerDef]bool{}
+	for _, img := range images {
+		for _, l := range img.layers {
+			if !seen[l] {
+				seen[l] = true
+				todo = append(todo, l)
+			}
+		}
+	}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []error
+		sem  = make(chan struct{}, runtime.GOMAXPROCS(0))
+		done = map[*layerDef]writtenLayer{}
+	)
+	for _, l := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			desc, diffID, err := writeLayer(dir, l)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			done[l] = writtenLayer{desc, diffID}
+		}()
+	}
+	wg.Wait()
+	return done, errors.Join(errs...)
+}
+
+// writeManifest writes img's config and manifest blobs and returns the
+// manifest's descriptor, with platform and ref annotation as index.json
+// lists it.
+func writeManifest(dir string, img *imageDef, layers map[*layerDef]writtenLayer) (v1.Descriptor, error) {
+	created := ImageCreated
+	platform := v1.Platform{Architecture: runtime.GOARCH, OS: "linux"}
+	cfg := v1.Image{
+		Created:  &created,
+		Platform: platform,
+		Config:   img.config,
+		RootFS:   v1.RootFS{Type: "layers"},
+	}
+	m := v1.Manifest{
+		Versioned: specsgo.Versioned{SchemaVersion: 2},
+		MediaType: v1.MediaTypeImageManifest,
+	}
+	for _, l := range img.layers {
+		w := layers[l]
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, w.diffID)
+		cfg.History = append(cfg.History, v1.History{Created: &created, CreatedBy: "berth test kit: " + l.comment})
+		m.Layers = append(m.Layers, w.desc)
+	}
+	config, err := writeJSONBlob(dir, v1.MediaTypeImageConfig, cfg)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	m.Config = config
+	manifest, err := writeJSONBlob(dir, v1.MediaTypeImageManifest, m)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	manifest.Platform = &platform
+	manifest.Annotations = map[string]string{v1.AnnotationRefName: img.ref}
+	return manifest, nil
 }
 
 // writeJSONBlob stores v as a blob and returns its descriptor.

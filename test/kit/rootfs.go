@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/berth-project/berth/internal/testenv"
 )
 
@@ -97,6 +99,29 @@ func buildRootfs(dir, probe string) error {
 		}
 	}
 	return nil
+}
+
+// busyboxLayer is the rootfs that Rootfs builds, as a gzip layer: the same
+// directories, files and links, with owners 0:0 but for /home/berth
+// (1000:1000), whoever builds it.
+func busyboxLayer(probe string) *layerDef {
+	l := &layerDef{comment: "busybox rootfs with /probe", mediaType: v1.MediaTypeImageLayerGzip}
+	add := func(e entry) { l.entries = append(l.entries, e) }
+	for _, d := range rootfsDirs {
+		e := dirEntry(d.path, d.mode)
+		if d.path == "home/berth" {
+			e = e.by(1000, 1000)
+		}
+		add(e)
+	}
+	add(fileEntry("bin/busybox", 0o755, hostFile(HostBusybox)))
+	for _, a := range Applets {
+		add(symlinkEntry("bin/"+a, "busybox"))
+	}
+	add(fileEntry("etc/group", 0o644, literal(Group)))
+	add(fileEntry("etc/passwd", 0o644, literal(Passwd)))
+	add(fileEntry("probe", 0o755, hostFile(probe)))
+	return l
 }
 
 // copyFile copies the regular file src to a new file dst with mode.
