@@ -19,8 +19,11 @@
 // Upper directories hold overlay's own whiteouts (character devices 0/0)
 // and opaque directories (xattr trusted.overlay.opaque=y).
 //
-// The lowerdir option must fit in a page with the other options (about 90
-// layers under /var/lib/berth); a deeper chain fails to mount.
+// Limits of the lowerdir option: mount(2) (mount.All) takes it within a
+// page with the other options (about 90 layers under /var/lib/berth);
+// fsconfig(2) (mount.Detached) takes each option's value up to 256 bytes
+// only, about 5 layers, unless the mount is made with one "lowerdir+" per
+// layer (Linux 6.8 and later).
 //
 // Example:
 //
