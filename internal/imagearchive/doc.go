@@ -8,9 +8,9 @@
 // (gzip, zstd), telling them apart by their members:
 //
 //	docker-archive   manifest.json   [{"Config": "blobs/sha256/<config>",
-//	                                   "RepoTags": ["busybox:latest"],
+//	                                   "RepoTags": ["docker.io/library/busybox:latest"],
 //	                                   "Layers": ["blobs/sha256/<diffID>", …]}]
-//	                 repositories    {"busybox": {"latest": "<top diffID>"}} (for old readers)
+//	                 repositories    {"docker.io/library/busybox": {"latest": "<top diffID>"}}
 //	                 blobs/sha256/…  the config and the layers, uncompressed
 //
 //	oci-archive      oci-layout      {"imageLayoutVersion": "1.0.0"}
@@ -23,7 +23,9 @@
 // do (podman writes <hex>.tar and <hex>.json; `docker load` and `podman load`
 // follow manifest.json to any path, so both read either). Its layers are
 // uncompressed and named by their diffID, as `docker save` writes them, and a
-// multi-platform image contributes the host platform's manifest only. An
+// multi-platform image contributes the host platform's manifest only.
+// RepoTags hold full names: docker reads them as it reads its own short
+// ones, and podman would put a short one under localhost/. An
 // oci-archive keeps the stored documents byte for byte: manifests, indexes
 // and compressed layers, so digests survive a save and load.
 //

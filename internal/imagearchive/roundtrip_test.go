@@ -65,7 +65,7 @@ func TestSaveLoadDockerArchive(t *testing.T) {
 		t.Fatalf("manifest.json: %v", err)
 	}
 	if len(mj) != 2 || mj[0].Config != blobName(img.config.Digest) ||
-		!slices.Equal(mj[0].RepoTags, []string{"busybox:latest", "localhost:5000/team/app:1.0"}) || len(mj[1].RepoTags) != 0 {
+		!slices.Equal(mj[0].RepoTags, []string{busybox, "localhost:5000/team/app:1.0"}) || len(mj[1].RepoTags) != 0 {
 		t.Fatalf("manifest.json %+v", mj)
 	}
 	for i, l := range mj[0].Layers {
@@ -77,7 +77,7 @@ func TestSaveLoadDockerArchive(t *testing.T) {
 		t.Errorf("manifest.json and repositories are not last: %v", order)
 	}
 	var repos map[string]map[string]string
-	if err := json.Unmarshal(files["repositories"], &repos); err != nil || repos["busybox"]["latest"] != img.diffIDs[1].Encoded() {
+	if err := json.Unmarshal(files["repositories"], &repos); err != nil || repos["docker.io/library/busybox"]["latest"] != img.diffIDs[1].Encoded() {
 		t.Errorf("repositories %s (%v)", files["repositories"], err)
 	}
 

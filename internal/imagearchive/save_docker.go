@@ -48,12 +48,14 @@ func saveDocker(tw *tarWriter, cs *content.Store, images []Named) error {
 		if img.Name == "" || ref.Tag == "" {
 			continue // docker lists tags only
 		}
+		// Full names: podman reads "busybox:latest" as
+		// localhost/busybox:latest, docker reads either form.
 		ref.Digest = ""
-		tag := ref.Familiar()
+		tag := ref.String()
 		if !slices.Contains(entries[i].RepoTags, tag) {
 			entries[i].RepoTags = append(entries[i].RepoTags, tag)
 		}
-		repo := tag[:len(tag)-len(ref.Tag)-1]
+		repo := ref.Repository()
 		if repos[repo] == nil {
 			repos[repo] = map[string]string{}
 		}
