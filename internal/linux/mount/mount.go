@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -103,6 +104,14 @@ func Detached(m Mount) (*os.File, error) {
 		}
 		return f, nil
 	}
+	if m.Type == "overlay" && longLowerdir(o.Data) {
+		return detachedLongOverlay(m, o, attr)
+	}
+	return fsmount(m, o.Data, attr)
+}
+
+// fsmount makes a detached mount of m with data through fsconfig(2).
+func fsmount(m Mount, data []string, attr int) (*os.File, error) {
 	fsfd, err := unix.Fsopen(m.Type, unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen %s: %w", m.Type, err)
@@ -111,7 +120,7 @@ func Detached(m Mount) (*os.File, error) {
 	if err := unix.FsconfigSetString(fsfd, "source", m.Source); err != nil {
 		return nil, fmt.Errorf("%s: source %q: %w", m.Type, m.Source, err)
 	}
-	for _, d := range o.Data {
+	for _, d := range data {
 		k, v, ok := strings.Cut(d, "=")
 		if ok {
 			err = unix.FsconfigSetString(fsfd, k, v)
@@ -123,11 +132,89 @@ func Detached(m Mount) (*os.File, error) {
 		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return nil, fmt.Errorf("create %s mount from %v: %w", m.Type, m.Options, err)
+		return nil, fmt.Errorf("create %s mount from %v: %w", m.Type, data, err)
 	}
 	fd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, attr)
 	if err != nil {
 		return nil, fmt.Errorf("fsmount %s: %w", m.Type, err)
 	}
 	return os.NewFile(uintptr(fd), m.Type), nil
+}
+
+// fsconfigMax is the longest value fsconfig(2) takes for one option (the
+// kernel copies at most 256 bytes with the NUL): a lowerdir list of more
+// than a few layers is longer.
+const fsconfigMax = 255
+
+func longLowerdir(data []string) bool {
+	for _, d := range data {
+		if v, ok := strings.CutPrefix(d, "lowerdir="); ok && len(v) > fsconfigMax {
+			return true
+		}
+	}
+	return false
+}
+
+// detachedLongOverlay mounts an overlay whose lowerdir list is too long
+// for one fsconfig(2) value: one "lowerdir+" value per layer (Linux 6.8),
+// or else with mount(2), whose data may be a page long, in a private mount
+// namespace on a thread that dies afterwards, cloning the mount out with
+// open_tree(2) so that it stays detached.
+func detachedLongOverlay(m Mount, o Options, attr int) (*os.File, error) {
+	var split []string
+	for _, d := range o.Data {
+		v, ok := strings.CutPrefix(d, "lowerdir=")
+		if !ok {
+			split = append(split, d)
+			continue
+		}
+		for _, l := range strings.Split(v, ":") {
+			split = append(split, "lowerdir+="+l)
+		}
+	}
+	f, err := fsmount(m, split, attr)
+	if err == nil || !errors.Is(err, unix.EINVAL) {
+		return f, err
+	}
+	type result struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// Never unlocked: the thread, with its mount namespace and
+		// working directory, ends with this goroutine.
+		runtime.LockOSThread()
+		f, err := mountCloned(m, o, attr)
+		ch <- result{f, err}
+	}()
+	r := <-ch
+	return r.f, r.err
+}
+
+// mountCloned runs on a locked thread that is thrown away afterwards.
+func mountCloned(m Mount, o Options, attr int) (*os.File, error) {
+	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+		return nil, fmt.Errorf("overlay with %d lower layers: unshare: %w", strings.Count(o.DataString(), ":")+1, err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, fmt.Errorf("make the private mount namespace private: %w", err)
+	}
+	// Any directory serves as the mount point: only this namespace sees it.
+	target := os.TempDir()
+	if err := unix.Mount(m.Source, target, m.Type, o.Flags&^unix.MS_RDONLY, o.DataString()); err != nil {
+		return nil, fmt.Errorf("mount %s: %w", m.Type, err)
+	}
+	fd, err := unix.OpenTree(unix.AT_FDCWD, target, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("clone the %s mount: %w", m.Type, err)
+	}
+	f := os.NewFile(uintptr(fd), m.Type)
+	if attr != 0 {
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: uint64(attr)}); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("make the %s mount read-only: %w", m.Type, err)
+		}
+	}
+	return f, nil
 }

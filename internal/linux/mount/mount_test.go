@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/berth-project/berth/internal/testenv"
@@ -67,5 +68,71 @@ func TestAllAndUnmountReadOnlyBind(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(src, "x")); err == nil {
 		t.Fatal("the write after Unmount reached the source")
+	}
+}
+
+// longOverlay makes n lower layers with long paths, layer i holding file
+// "i", and returns an overlay over them with an upper dir.
+func longOverlay(t *testing.T, n int) Mount {
+	dir := filepath.Join(t.TempDir(), strings.Repeat("long-directory-name-", 3))
+	var lowers []string
+	for i := range n {
+		l := filepath.Join(dir, "layer-"+strconv.Itoa(i), "fs")
+		if err := os.MkdirAll(l, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(l, strconv.Itoa(i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lowers = append([]string{l}, lowers...)
+	}
+	for _, d := range []string{"upper", "work"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return Mount{Type: "overlay", Source: "overlay", Options: []string{
+		"lowerdir=" + strings.Join(lowers, ":"),
+		"upperdir=" + filepath.Join(dir, "upper"), "workdir=" + filepath.Join(dir, "work"),
+	}}
+}
+
+func checkLayers(t *testing.T, f *os.File, n int) {
+	t.Helper()
+	root := "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	for i := range n {
+		if _, err := os.Stat(filepath.Join(root, strconv.Itoa(i))); err != nil {
+			t.Fatalf("layer %d not seen through the overlay: %v", i, err)
+		}
+	}
+}
+
+func TestDetachedLongLowerdir(t *testing.T) {
+	testenv.RequiresRoot(t)
+	before, _ := Mounts()
+	m := longOverlay(t, 25)
+	if !longLowerdir(ParseOptions(m.Options).Data) {
+		t.Fatal("a 25-layer lowerdir is not long")
+	}
+	f, err := Detached(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLayers(t, f, 25)
+	f.Close()
+
+	// The fallback for kernels without "lowerdir+", called directly (on
+	// other dirs: a closed detached mount is released asynchronously, and
+	// overlayfs refuses an upper dir still in use).
+	m = longOverlay(t, 25)
+	f, err = mountCloned(m, ParseOptions(m.Options), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLayers(t, f, 25)
+	f.Close()
+	after, _ := Mounts()
+	if len(after) != len(before) {
+		t.Fatalf("%d mounts before, %d after: something stayed attached", len(before), len(after))
 	}
 }
