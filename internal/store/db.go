@@ -3,8 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/berth-project/berth/internal/errdefs"
@@ -86,10 +88,31 @@ func (db *DB) run(write bool, fn func(*Tx) error) error {
 }
 
 // withBolt opens the file, runs fn in one bbolt transaction and closes the
-// file. Errors from fn come back as they are.
-func (db *DB) withBolt(readOnly bool, fn func(*bolt.Tx) error) error {
-	bdb, err := db.open(readOnly)
+// file. Errors from fn come back as they are, and so do its panics; a panic
+// raised inside bbolt, which is how bbolt meets a corrupt page, becomes an
+// error naming the file (see boltPanicking).
+func (db *DB) withBolt(readOnly bool, fn func(*bolt.Tx) error) (err error) {
+	var file *os.File // bbolt's descriptor, to let go of the lock whatever happens
+	completed := false
+	defer func() {
+		if completed {
+			return
+		}
+		if file != nil {
+			// bbolt's mapping of the file keeps its lock alive past a close,
+			// so unlock explicitly (a no-op if bbolt already closed it).
+			if rc, err := file.SyscallConn(); err == nil {
+				rc.Control(func(fd uintptr) { syscall.Flock(int(fd), syscall.LOCK_UN) })
+			}
+			file.Close()
+		}
+		if boltPanicking() {
+			err = fmt.Errorf("metadata store %s: corrupt (bbolt: %v): %w", db.path, recover(), errdefs.ErrFailedPrecondition)
+		}
+	}()
+	bdb, err := db.open(readOnly, &file)
 	if err != nil {
+		completed = true
 		return err
 	}
 	defer bdb.Close() // also when fn panics; closing twice is harmless
@@ -98,21 +121,26 @@ func (db *DB) withBolt(readOnly bool, fn func(*bolt.Tx) error) error {
 	} else {
 		err = bdb.Update(fn)
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		if cerr := bdb.Close(); cerr != nil {
+			err = fmt.Errorf("metadata store %s: close: %w", db.path, cerr)
+		}
 	}
-	if err := bdb.Close(); err != nil {
-		return fmt.Errorf("metadata store %s: close: %w", db.path, err)
-	}
-	return nil
+	completed = true
+	return err
 }
 
 // open opens the bbolt file, waiting up to the timeout for its lock (shared
 // for readers, exclusive for writers), and classes bbolt's errors.
-func (db *DB) open(readOnly bool) (*bolt.DB, error) {
+func (db *DB) open(readOnly bool, file **os.File) (*bolt.DB, error) {
 	bdb, err := bolt.Open(db.path, 0o600, &bolt.Options{
 		Timeout:  db.timeout,
 		ReadOnly: readOnly,
+		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag|syscall.O_CLOEXEC, perm)
+			*file = f
+			return f, err
+		},
 	})
 	if err == nil {
 		return bdb, nil
@@ -126,5 +154,10 @@ func (db *DB) open(readOnly bool) (*bolt.DB, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("metadata store %s: %w", db.path, errdefs.ErrNotFound)
 	}
-	return nil, fmt.Errorf("metadata store %s: %w", db.path, err)
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) || errors.As(err, new(syscall.Errno)) {
+		return nil, fmt.Errorf("metadata store %s: %w", db.path, err)
+	}
+	// bbolt's other errors are its checks of the file ("file size too small").
+	return nil, fmt.Errorf("metadata store %s: corrupt or not a bbolt database (%v): %w", db.path, err, errdefs.ErrFailedPrecondition)
 }
