@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/berth-project/berth/internal/linux/ns"
 )
 
 // Mount describes one mount as a snapshotter hands it out: what to mount,
@@ -176,27 +177,16 @@ func detachedLongOverlay(m Mount, o Options, attr int) (*os.File, error) {
 	if err == nil || !errors.Is(err, unix.EINVAL) {
 		return f, err
 	}
-	type result struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread, with its mount namespace and
-		// working directory, ends with this goroutine.
-		runtime.LockOSThread()
-		f, err := mountCloned(m, o, attr)
-		ch <- result{f, err}
-	}()
-	r := <-ch
-	return r.f, r.err
+	err = ns.UnshareAndRun(unix.CLONE_NEWNS|unix.CLONE_FS, func() (err error) {
+		f, err = mountCloned(m, o, attr)
+		return err
+	})
+	return f, err
 }
 
-// mountCloned runs on a locked thread that is thrown away afterwards.
+// mountCloned runs on a thread of its own mount namespace, thrown away
+// afterwards.
 func mountCloned(m Mount, o Options, attr int) (*os.File, error) {
-	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
-		return nil, fmt.Errorf("overlay with %d lower layers: unshare: %w", strings.Count(o.DataString(), ":")+1, err)
-	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return nil, fmt.Errorf("make the private mount namespace private: %w", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-project/berth/internal/linux/ns"
 	"github.com/berth-project/berth/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 func TestDetachedOverlay(t *testing.T) {
@@ -125,7 +127,10 @@ func TestDetachedLongLowerdir(t *testing.T) {
 	// other dirs: a closed detached mount is released asynchronously, and
 	// overlayfs refuses an upper dir still in use).
 	m = longOverlay(t, 25)
-	f, err = mountCloned(m, ParseOptions(m.Options), 0)
+	err = ns.UnshareAndRun(unix.CLONE_NEWNS|unix.CLONE_FS, func() (err error) {
+		f, err = mountCloned(m, ParseOptions(m.Options), 0)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

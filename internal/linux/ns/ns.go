@@ -92,37 +92,55 @@ type Join struct {
 // the thread's future children only). The thread is never returned to the
 // scheduler.
 func JoinAndRun(joins []Join, fn func() error) error {
+	return onThrowawayThread(func() error {
+		for _, j := range joins {
+			if j.Kind.Flag == unix.CLONE_NEWNS {
+				if err := unix.Unshare(unix.CLONE_FS); err != nil {
+					return fmt.Errorf("unshare fs before joining %s: %w", j.Path, err)
+				}
+			}
+			f, err := os.Open(j.Path)
+			if err != nil {
+				return fmt.Errorf("open namespace %s: %w", j.Path, err)
+			}
+			err = unix.Setns(int(f.Fd()), int(j.Kind.Flag))
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("join %s namespace %s: %w", j.Kind.ProcName, j.Path, err)
+			}
+		}
+		return fn()
+	})
+}
+
+// UnshareAndRun runs fn on a fresh locked OS thread that first unshares
+// flags (CLONE_NEWNS, CLONE_FS, …); the thread, and with it the new
+// namespaces, is thrown away afterwards.
+func UnshareAndRun(flags int, fn func() error) error {
+	return onThrowawayThread(func() error {
+		if err := unix.Unshare(flags); err != nil {
+			return fmt.Errorf("unshare %#x: %w", flags, err)
+		}
+		return fn()
+	})
+}
+
+// onThrowawayThread runs fn on a locked OS thread that is never unlocked,
+// so the runtime ends the thread, whatever fn did to it, with the
+// goroutine — and never on the main thread, which speaks for the process
+// in /proc/self and which the runtime cannot end.
+func onThrowawayThread(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		if unix.Gettid() == unix.Getpid() {
-			// The main thread speaks for the process (/proc/self): never
-			// taint it. While we hold it, the retry runs on another one.
-			err := JoinAndRun(joins, fn)
+			// While we hold the main thread, the retry runs on another one.
+			err := onThrowawayThread(fn)
 			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		// Never unlock: the thread's namespaces are no longer the process's.
-		errc <- func() error {
-			for _, j := range joins {
-				if j.Kind.Flag == unix.CLONE_NEWNS {
-					if err := unix.Unshare(unix.CLONE_FS); err != nil {
-						return fmt.Errorf("unshare fs before joining %s: %w", j.Path, err)
-					}
-				}
-				f, err := os.Open(j.Path)
-				if err != nil {
-					return fmt.Errorf("open namespace %s: %w", j.Path, err)
-				}
-				err = unix.Setns(int(f.Fd()), int(j.Kind.Flag))
-				f.Close()
-				if err != nil {
-					return fmt.Errorf("join %s namespace %s: %w", j.Kind.ProcName, j.Path, err)
-				}
-			}
-			return fn()
-		}()
+		errc <- fn()
 	}()
 	return <-errc
 }
