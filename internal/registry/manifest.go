@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-project/berth/internal/image"
 
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/reference"
@@ -27,7 +28,7 @@ type Image struct {
 // platform was given and its config says otherwise. Mirrors are tried
 // first (see Registries); one endpoint serves all three documents.
 func (c *Client) Manifest(ctx context.Context, ref reference.Reference, platform string) (*Image, error) {
-	want, err := ParsePlatform(platform)
+	want, err := image.ParsePlatform(platform)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (r *repo) manifest(ctx context.Context, want ocispec.Platform, explicit boo
 		if err := json.Unmarshal(b, &idx); err != nil {
 			return nil, fmt.Errorf("%s: index: %v: %w", what, err, errdefs.ErrInvalidArgument)
 		}
-		d, err := choose(idx, want)
+		d, err := image.Choose(idx, want)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", what, err)
 		}
@@ -81,8 +82,8 @@ func (r *repo) manifest(ctx context.Context, want ocispec.Platform, explicit boo
 	if explicit && !isIndex(target.MediaType) {
 		var p ocispec.Platform
 		_ = json.Unmarshal(img.RawConfig, &p) // os and architecture are top-level config fields
-		if p.OS != "" && !matches(ocispec.Platform{OS: want.OS, Architecture: want.Architecture}, &p) {
-			return nil, fmt.Errorf("%s: image is for %s, not %s: %w", what, platformString(p), platformString(want), errdefs.ErrNotFound)
+		if p.OS != "" && !image.Matches(ocispec.Platform{OS: want.OS, Architecture: want.Architecture}, &p) {
+			return nil, fmt.Errorf("%s: image is for %s, not %s: %w", what, image.PlatformString(p), image.PlatformString(want), errdefs.ErrNotFound)
 		}
 	}
 	return img, nil

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"github.com/berth-project/berth/internal/image"
 	"runtime"
 	"strings"
 	"testing"
@@ -81,10 +82,10 @@ func TestMatches(t *testing.T) {
 		{"linux/amd64", "windows/amd64", false},
 		{"linux/amd64/v1", "linux/amd64", true},
 	} {
-		w := must(ParsePlatform(tc.want))
-		h := must(ParsePlatform(tc.have))
-		if got := matches(w, &h); got != tc.ok {
-			t.Errorf("matches(%s, %s) = %v", tc.want, tc.have, got)
+		w := must(image.ParsePlatform(tc.want))
+		h := must(image.ParsePlatform(tc.have))
+		if got := image.Matches(w, &h); got != tc.ok {
+			t.Errorf("image.Matches(%s, %s) = %v", tc.want, tc.have, got)
 		}
 	}
 }

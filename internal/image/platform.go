@@ -1,4 +1,4 @@
-package registry
+package image
 
 import (
 	"fmt"
@@ -34,31 +34,32 @@ func normVariant(arch, variant string) string {
 	return variant
 }
 
-// matches reports whether an index entry of platform p serves want. An
+// Matches reports whether an index entry of platform p serves want. An
 // empty wanted variant accepts any variant.
-func matches(want ocispec.Platform, p *ocispec.Platform) bool {
+func Matches(want ocispec.Platform, p *ocispec.Platform) bool {
 	if p == nil || p.OS != want.OS || p.Architecture != want.Architecture {
 		return false
 	}
 	return want.Variant == "" || normVariant(want.Architecture, want.Variant) == normVariant(p.Architecture, p.Variant)
 }
 
-func platformString(p ocispec.Platform) string {
+// PlatformString prints p as "os/arch[/variant]".
+func PlatformString(p ocispec.Platform) string {
 	return strings.TrimSuffix(p.OS+"/"+p.Architecture+"/"+p.Variant, "/")
 }
 
-// choose returns the first manifest in idx for want, or an error listing
+// Choose returns the first manifest in idx for want, or an error listing
 // what the index offers.
-func choose(idx ocispec.Index, want ocispec.Platform) (ocispec.Descriptor, error) {
+func Choose(idx ocispec.Index, want ocispec.Platform) (ocispec.Descriptor, error) {
 	var have []string
 	for _, m := range idx.Manifests {
-		if matches(want, m.Platform) {
+		if Matches(want, m.Platform) {
 			return m, nil
 		}
 		if m.Platform != nil {
-			have = append(have, platformString(*m.Platform))
+			have = append(have, PlatformString(*m.Platform))
 		}
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("no manifest for platform %s (index has %s): %w",
-		platformString(want), strings.Join(have, ", "), errdefs.ErrNotFound)
+		PlatformString(want), strings.Join(have, ", "), errdefs.ErrNotFound)
 }
