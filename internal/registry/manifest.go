@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/berth-project/berth/internal/image"
 
 	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/image"
 	"github.com/berth-project/berth/internal/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )

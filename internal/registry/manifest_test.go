@@ -2,12 +2,12 @@ package registry
 
 import (
 	"context"
-	"github.com/berth-project/berth/internal/image"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/image"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	digest "github.com/opencontainers/go-digest"
 )
