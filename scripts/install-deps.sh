@@ -15,6 +15,7 @@ packages=(
 	hyperfine
 	time
 	skopeo umoci
+	docker-registry apache2-utils curl
 	uidmap
 	iptables
 	procps
@@ -28,6 +29,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# The package starts a system registry on :5000; the tests run their own
+	# there (scripts/registry.sh).
+	if [[ " ${missing[*]} " == *" docker-registry "* ]] && [ -d /run/systemd/system ]; then
+		systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+	fi
 fi
 export PATH=/usr/local/go/bin:$PATH
 go mod download
