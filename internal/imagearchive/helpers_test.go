@@ -21,7 +21,7 @@ import (
 
 var testTime = time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 
-func newStore(t *testing.T) *content.Store {
+func newStore(t testing.TB) *content.Store {
 	t.Helper()
 	cs, err := content.Open(filepath.Join(t.TempDir(), "content"))
 	if err != nil {
@@ -38,7 +38,7 @@ type tarEntry struct {
 	linkname string
 }
 
-func makeTar(t *testing.T, entries ...tarEntry) []byte {
+func makeTar(t testing.TB, entries ...tarEntry) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -70,7 +70,7 @@ func makeTar(t *testing.T, entries ...tarEntry) []byte {
 }
 
 // rootfsTar is a small root file system with a hard link and a symlink.
-func rootfsTar(t *testing.T, tag string) []byte {
+func rootfsTar(t testing.TB, tag string) []byte {
 	return makeTar(t,
 		tarEntry{name: "etc/", typ: tar.TypeDir},
 		tarEntry{name: "etc/hostname", body: "berth-" + tag + "\n"},
@@ -81,7 +81,7 @@ func rootfsTar(t *testing.T, tag string) []byte {
 	)
 }
 
-func gzipBytes(t *testing.T, b []byte) []byte {
+func gzipBytes(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -94,7 +94,7 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func put(t *testing.T, cs *content.Store, mt string, data []byte) ocispec.Descriptor {
+func put(t testing.TB, cs *content.Store, mt string, data []byte) ocispec.Descriptor {
 	t.Helper()
 	d, err := putBlob(cs, data)
 	if err != nil {
@@ -103,7 +103,7 @@ func put(t *testing.T, cs *content.Store, mt string, data []byte) ocispec.Descri
 	return ocispec.Descriptor{MediaType: mt, Digest: d, Size: int64(len(data))}
 }
 
-func putJSONT(t *testing.T, cs *content.Store, mt string, v any) ocispec.Descriptor {
+func putJSONT(t testing.TB, cs *content.Store, mt string, v any) ocispec.Descriptor {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -121,7 +121,7 @@ type testImage struct {
 
 // makeImage stores a two-layer image (one gzip layer, one plain) for
 // platform p and returns its descriptors.
-func makeImage(t *testing.T, cs *content.Store, tag string, p ocispec.Platform) testImage {
+func makeImage(t testing.TB, cs *content.Store, tag string, p ocispec.Platform) testImage {
 	t.Helper()
 	base := rootfsTar(t, tag)
 	top := makeTar(t, tarEntry{name: "etc/motd", body: "hello from " + tag + "\n"}, tarEntry{name: "etc/.wh.hostname"})
@@ -149,7 +149,7 @@ func makeImage(t *testing.T, cs *content.Store, tag string, p ocispec.Platform) 
 
 // makeIndex stores an index over the host's image and one for another
 // platform whose blobs are not in the store (never pulled).
-func makeIndex(t *testing.T, cs *content.Store, host testImage) ocispec.Descriptor {
+func makeIndex(t testing.TB, cs *content.Store, host testImage) ocispec.Descriptor {
 	t.Helper()
 	other := ocispec.Descriptor{
 		MediaType: ocispec.MediaTypeImageManifest,
@@ -165,7 +165,7 @@ func makeIndex(t *testing.T, cs *content.Store, host testImage) ocispec.Descript
 }
 
 // storeState lists the blobs and the entries of the ingest area of a store.
-func storeState(t *testing.T, cs *content.Store) []string {
+func storeState(t testing.TB, cs *content.Store) []string {
 	t.Helper()
 	var state []string
 	if err := cs.Walk(func(i content.Info) error {
@@ -185,7 +185,7 @@ func storeState(t *testing.T, cs *content.Store) []string {
 	return state
 }
 
-func save(t *testing.T, cs *content.Store, format Format, images ...Named) []byte {
+func save(t testing.TB, cs *content.Store, format Format, images ...Named) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Save(context.Background(), &buf, cs, images, format); err != nil {
@@ -195,7 +195,7 @@ func save(t *testing.T, cs *content.Store, format Format, images ...Named) []byt
 }
 
 // tarMembers returns the regular members of a tar by name.
-func tarMembers(t *testing.T, b []byte) (map[string][]byte, []string) {
+func tarMembers(t testing.TB, b []byte) (map[string][]byte, []string) {
 	t.Helper()
 	files := map[string][]byte{}
 	var order []string
@@ -221,7 +221,7 @@ func tarMembers(t *testing.T, b []byte) (map[string][]byte, []string) {
 
 // configOf reads the config of the manifest (or host manifest of an index)
 // desc from cs.
-func configOf(t *testing.T, cs *content.Store, desc ocispec.Descriptor) (ocispec.Manifest, ocispec.Image) {
+func configOf(t testing.TB, cs *content.Store, desc ocispec.Descriptor) (ocispec.Manifest, ocispec.Image) {
 	t.Helper()
 	md, err := platformManifest(cs, desc)
 	if err != nil {
