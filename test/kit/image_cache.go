@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
@@ -60,6 +61,7 @@ func cachedLayout(t testing.TB, set string, defs []*imageDef) (string, error) {
 	if _, err := os.Stat(dir); err == nil {
 		err := verifyLayout(dir, defs)
 		if err == nil {
+			loadContentDigests(dir)
 			now := time.Now()
 			_ = os.Chtimes(dir, now, now) // the mark of use that pruning reads
 			verifiedLayouts.Store(dir, true)
@@ -78,6 +80,9 @@ func cachedLayout(t testing.TB, set string, defs []*imageDef) (string, error) {
 	}
 	defer os.RemoveAll(tmp) // after the rename it is already gone
 	if _, err := writeLayout(tmp, defs); err != nil {
+		return "", err
+	}
+	if err := saveContentDigests(tmp, defs); err != nil {
 		return "", err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
@@ -118,6 +123,53 @@ func fingerprint(defs []*imageDef) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// contentDigestsFile, in a cached layout, lists the digests of the
+// generated contents of its files (as the build computed them while writing
+// them), so that ExpectedTree need not generate 200 MB again to hash it.
+const contentDigestsFile = "kit-contents.json"
+
+type savedDigest struct {
+	Digest digest.Digest
+	Size   int64
+}
+
+func saveContentDigests(dir string, defs []*imageDef) error {
+	saved := map[string]savedDigest{}
+	for _, img := range defs {
+		for _, l := range img.layers {
+			for _, e := range l.entries {
+				if e.typeflag != tar.TypeReg || (e.content.kind != randomContent && e.content.kind != textContent) {
+					continue
+				}
+				key, _ := e.content.key()
+				if m, ok := contentDigests.Load(key); ok {
+					saved[key] = savedDigest{m.(memoDigest).d, m.(memoDigest).n}
+				}
+			}
+		}
+	}
+	data, err := json.Marshal(saved)
+	if err != nil {
+		return fmt.Errorf("encode content digests: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, contentDigestsFile), data, 0o644); err != nil {
+		return fmt.Errorf("write content digests: %w", err)
+	}
+	return nil
+}
+
+// loadContentDigests memoizes the digests saved in the layout at dir; a
+// missing or unreadable list only means they are computed again.
+func loadContentDigests(dir string) {
+	var saved map[string]savedDigest
+	if readJSON(filepath.Join(dir, contentDigestsFile), &saved) != nil {
+		return
+	}
+	for key, s := range saved {
+		contentDigests.LoadOrStore(key, memoDigest{s.Digest, s.Size})
+	}
 }
 
 // verifyLayout checks that the layout at dir holds every image of defs with
