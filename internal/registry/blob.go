@@ -38,12 +38,40 @@ func (c *Client) FetchBlob(ctx context.Context, ref reference.Reference, desc oc
 // verifies size and digest and commits atomically. Mirrors are tried first
 // (see Registries).
 func (c *Client) Ingest(ctx context.Context, store *content.Store, ref reference.Reference, desc ocispec.Descriptor) error {
+	return c.IngestProgress(ctx, store, ref, desc, nil)
+}
+
+// IngestProgress is Ingest, calling progress (if not nil) with the bytes
+// of the blob stored so far as they arrive, a resumed ingest's offset
+// included.
+func (c *Client) IngestProgress(ctx context.Context, store *content.Store, ref reference.Reference, desc ocispec.Descriptor, progress func(current int64)) error {
 	if _, err := store.Info(desc.Digest); err == nil {
 		return nil
 	}
 	return store.Ingest(desc.Digest.String(), desc.Digest, desc.Size, func(offset int64) (io.ReadCloser, error) {
-		return c.open(ctx, ref, desc, offset)
+		rc, err := c.open(ctx, ref, desc, offset)
+		if err != nil || progress == nil {
+			return rc, err
+		}
+		progress(offset)
+		return &progressReader{ReadCloser: rc, n: offset, report: progress}, nil
 	})
+}
+
+// progressReader reports the running count of bytes read through it.
+type progressReader struct {
+	io.ReadCloser
+	n      int64
+	report func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.ReadCloser.Read(b)
+	if n > 0 {
+		p.n += int64(n)
+		p.report(p.n)
+	}
+	return n, err
 }
 
 // open opens the blob desc from offset at the first endpoint of ref that
