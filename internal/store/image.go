@@ -28,6 +28,8 @@ type Image struct {
 	// Created is when the record was made here (pull, load or tag time).
 	Created time.Time         `json:"created"`
 	Labels  map[string]string `json:"labels,omitempty"`
+	// Size is the disk usage of the image's unpacked layers, in bytes.
+	Size int64 `json:"size,omitempty"`
 }
 
 // Key is the image's key in the store: its name, or "@" and its target's
