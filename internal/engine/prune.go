@@ -1,0 +1,48 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/berth-project/berth/internal/store"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// PruneResult says what an image prune removed.
+type PruneResult struct {
+	Untagged  []string
+	Deleted   []digest.Digest // image IDs
+	Reclaimed int64           // bytes
+}
+
+// PruneImages removes dangling images — with all, every image — and then
+// whatever no image needs any more (snapshots, blobs, stale roots and
+// unpacks of dead processes).
+func (e *Engine) PruneImages(ctx context.Context, all bool) (PruneResult, error) {
+	var res PruneResult
+	var imgs []store.Image
+	if err := e.db.View(func(tx *store.Tx) (err error) {
+		imgs, err = tx.Images()
+		return err
+	}); err != nil {
+		return res, err
+	}
+	for _, img := range imgs {
+		if img.Name != "" && !all {
+			continue
+		}
+		r, err := e.removeImage(recordKeyWord(img), true)
+		if err != nil {
+			return res, err
+		}
+		res.Untagged = append(res.Untagged, r.Untagged...)
+		for _, d := range r.Deleted {
+			res.Deleted = appendOnce(res.Deleted, d)
+		}
+	}
+	gc, err := e.collect(ctx)
+	res.Reclaimed = gc.Reclaimed
+	return res, err
+}
+
+// recordKeyWord is a word that lookupImages resolves to img alone.
+func recordKeyWord(img store.Image) string { return recordKey(img) }
