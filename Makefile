@@ -6,8 +6,9 @@ GOFLAGS  ?=
 export GOFLAGS
 
 RUNTIME_PKG := ./cmd/berth-runtime
+FUZZTIME    ?= 10s
 
-.PHONY: help deps demo build probe test test-unit test-root test-compat test-cgroup2 lint bench install clean
+.PHONY: help deps demo build probe test test-unit test-root test-fuzz test-compat test-cgroup2 lint bench install clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,8 +19,9 @@ deps: ## install the Debian packages and Go modules the build and tests need (ro
 demo: deps build ## run a first container with berth-runtime (root)
 	scripts/demo.sh
 
-build: ## build bin/berth-runtime and the static test probe
+build: ## build bin/berth, bin/berth-runtime and the static test probe
 	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/berth ./cmd/berth
 	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN)/berth-runtime $(RUNTIME_PKG)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/probe ./test/probe
 
@@ -31,14 +33,21 @@ test-unit: ## unit tests (no root needed; root-only tests skip)
 test-root: build ## every Go test, as root, strict (missing requirements fail)
 	BERTH_TEST_STRICT=1 BERTH_BIN_DIR=$(BIN) $(GO) test -count=1 -p 1 -timeout 20m ./...
 
+test-fuzz: ## each fuzz target for $(FUZZTIME) (layer tars, image archives, references, paths, seccomp)
+	$(GO) test -run '^$$' -fuzz '^FuzzApply$$' -fuzztime $(FUZZTIME) ./internal/archive
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/imagearchive
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/reference
+	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./internal/linux/pathrs
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/linux/seccomp
+
 test-compat: build ## OCI runtime-tools validation, berth-runtime and runc side by side
 	test/compat/runtime-tools/run.sh
 
 test-cgroup2: build ## the cgroup v2 tests in a QEMU (TCG) virtual machine
 	test/vm/run.sh
 
-test: deps ## the whole suite, as root (what .ci/run runs): Go tests, OCI conformance, cgroup v2 VM
-	$(MAKE) test-root test-compat test-cgroup2
+test: deps ## the whole suite, as root (what .ci/run runs): Go tests, fuzzing, OCI conformance, cgroup v2 VM
+	$(MAKE) test-root test-fuzz test-compat test-cgroup2
 
 lint: ## gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
@@ -49,6 +58,7 @@ bench: build ## berth-runtime vs runc: run, lifecycle (with and without seccomp)
 
 install: build ## install the binaries under $(PREFIX)/bin
 	install -m 0755 $(BIN)/berth-runtime $(PREFIX)/bin/berth-runtime
+	install -m 0755 $(BIN)/berth $(PREFIX)/bin/berth
 
 clean: ## remove built binaries
 	rm -rf $(BIN)

@@ -1,0 +1,105 @@
+// Command berth is Berth's engine CLI, compatible with docker's and
+// podman's: it pulls and keeps images, and (later) runs containers, with
+// no daemon — every command is a short process over the storage root.
+//
+// Each verb is one file here: it parses flags and calls internal/engine.
+// Errors leave with docker's exit codes: 125 when berth itself fails.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berth-project/berth/internal/engine"
+)
+
+// version is set by the build (-ldflags "-X main.version=…").
+var version = "0.1.0-dev"
+
+// Exit codes, as docker and podman use them.
+const (
+	exitEngine = 125 // berth itself failed
+)
+
+// globals are the flags every verb shares.
+type globals struct {
+	cfg engine.Config
+}
+
+// open opens the engine the global flags describe.
+func (g *globals) open() (*engine.Engine, error) {
+	engine.Version = version
+	return engine.Open(g.cfg)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot(&globals{}).ExecuteContext(ctx)
+	stop()
+	if err == nil {
+		return
+	}
+	var ex exitError
+	if errors.As(err, &ex) {
+		os.Exit(ex.code)
+	}
+	fmt.Fprintln(os.Stderr, "Error:", err)
+	os.Exit(exitEngine)
+}
+
+// exitError ends berth with code and no message of its own.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func newRoot(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "berth",
+		Short: "Pull, keep and run containers — daemonless, docker-compatible",
+		Long: `berth pulls images from registries, keeps them in a verified content store
+unpacked into overlayfs snapshots, and saves, loads and pushes them. Every
+command is a short process: there is no daemon.
+
+Storage lives under --root (/var/lib/berth): berth.db (metadata),
+content/ (blobs by digest), snapshots/<driver>/ (unpacked layers).
+Registries: mirrors and insecure registries in /etc/berth/registries.toml;
+credentials from ~/.docker/config.json and containers' auth.json
+(berth login writes docker's).`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.PersistentFlags()
+	f.StringVar(&g.cfg.Root, "root", engine.DefaultRoot, "storage root: images, layers, metadata")
+	f.StringVar(&g.cfg.RunRoot, "runroot", engine.DefaultRunRoot, "runtime state root")
+	f.StringVar(&g.cfg.StorageDriver, "storage-driver", "", "snapshotter: overlay or native (default: overlay where the filesystem supports it)")
+	f.StringVar(&g.cfg.RegistriesConf, "registries-conf", "", "registries config (mirrors, insecure registries); default /etc/berth/registries.toml")
+	f.StringVar(&g.cfg.AuthFile, "authfile", "", "credentials file (default: ~/.docker/config.json, then containers' auth.json)")
+
+	image := newImageCmd(g)
+	cmd.AddCommand(
+		newPullCmd(g), newPushCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g),
+		newInspectCmd(g), newSaveCmd(g), newLoadCmd(g), newImportCmd(g),
+		newLoginCmd(g), newLogoutCmd(g), newSystemCmd(g), image,
+	)
+	return cmd
+}
+
+// newImageCmd groups the image verbs as `berth image <verb>`, as docker does.
+func newImageCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "image", Short: "Manage images"}
+	ls := newImagesCmd(g)
+	ls.Use, ls.Aliases = "ls [REPOSITORY[:TAG]]", []string{"list"}
+	rm := newRmiCmd(g)
+	rm.Use, rm.Aliases = "rm IMAGE [IMAGE...]", []string{"remove"}
+	inspect := newImageInspectCmd(g)
+	cmd.AddCommand(ls, rm, inspect, newPullCmd(g), newPushCmd(g), newTagCmd(g),
+		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newImagePruneCmd(g))
+	return cmd
+}
