@@ -100,6 +100,7 @@ func newImageCmd(g *globals) *cobra.Command {
 	rm.Use, rm.Aliases = "rm IMAGE [IMAGE...]", []string{"remove"}
 	inspect := newImageInspectCmd(g)
 	cmd.AddCommand(ls, rm, inspect, newPullCmd(g), newPushCmd(g), newTagCmd(g),
-		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newImagePruneCmd(g))
+		newSaveCmd(g), newLoadCmd(g), newImportCmd(g), newImagePruneCmd(g),
+		newImageMountCmd(g), newImageUnmountCmd(g))
 	return cmd
 }

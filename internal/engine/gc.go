@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ func (e *Engine) collect(ctx context.Context) (GCResult, error) {
 		return res, err
 	}
 	if err := e.cleanupUnpacks(ctx); err != nil {
+		return res, err
+	}
+	if err := e.cleanupImageMounts(ctx); err != nil {
 		return res, err
 	}
 	n, size, err := e.collectSnapshots(ctx, images)
@@ -255,4 +259,26 @@ func startTime(pid int) uint64 {
 	}
 	v, _ := strconv.ParseUint(f[19], 10, 64)
 	return v
+}
+
+// cleanupImageMounts removes the views of image mounts that are no longer
+// mounted (unmounted by hand, or gone with a reboot).
+func (e *Engine) cleanupImageMounts(ctx context.Context) error {
+	var stale []string
+	err := e.snap.Walk(ctx, func(i snapshot.Info) error {
+		id, ok := strings.CutPrefix(i.Key, imageMountPrefix)
+		if ok && !mounted(filepath.Join(e.cfg.RunRoot, "image-mounts", id)) {
+			stale = append(stale, i.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range stale {
+		if err := e.snap.Remove(ctx, k); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
 }
