@@ -110,7 +110,14 @@ func (db *DB) withBolt(readOnly bool, fn func(*bolt.Tx) error) (err error) {
 			err = fmt.Errorf("metadata store %s: corrupt (bbolt: %v): %w", db.path, recover(), errdefs.ErrFailedPrecondition)
 		}
 	}()
-	bdb, err := db.open(readOnly, &file)
+	start := time.Now()
+	lock, err := lockTx(db.path, !readOnly, db.timeout)
+	if err != nil {
+		completed = true
+		return err
+	}
+	defer lock.unlock()
+	bdb, err := db.open(readOnly, max(db.timeout-time.Since(start), time.Millisecond), &file)
 	if err != nil {
 		completed = true
 		return err
@@ -130,11 +137,12 @@ func (db *DB) withBolt(readOnly bool, fn func(*bolt.Tx) error) (err error) {
 	return err
 }
 
-// open opens the bbolt file, waiting up to the timeout for its lock (shared
-// for readers, exclusive for writers), and classes bbolt's errors.
-func (db *DB) open(readOnly bool, file **os.File) (*bolt.DB, error) {
+// open opens the bbolt file, waiting up to timeout for its lock (shared for
+// readers, exclusive for writers), and classes bbolt's errors. file is set to
+// bbolt's descriptor of it.
+func (db *DB) open(readOnly bool, timeout time.Duration, file **os.File) (*bolt.DB, error) {
 	bdb, err := bolt.Open(db.path, 0o600, &bolt.Options{
-		Timeout:  db.timeout,
+		Timeout:  timeout,
 		ReadOnly: readOnly,
 		OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 			f, err := os.OpenFile(name, flag|syscall.O_CLOEXEC, perm)
@@ -147,7 +155,7 @@ func (db *DB) open(readOnly bool, file **os.File) (*bolt.DB, error) {
 	}
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
-		return nil, fmt.Errorf("metadata store %s: still locked by another process after %v: %w", db.path, db.timeout, errdefs.ErrUnavailable)
+		return nil, fmt.Errorf("metadata store %s: still locked by another process after %v: %w", db.path, timeout, errdefs.ErrUnavailable)
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum),
 		errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrInvalidMapping):
 		return nil, fmt.Errorf("metadata store %s: corrupt or not a bbolt database (%v): %w", db.path, err, errdefs.ErrFailedPrecondition)
