@@ -112,15 +112,23 @@ func newDB(t testing.TB) *DB {
 // assertClosed checks that this process holds no descriptor of the file
 // or its lock file (the store opens them per transaction) and that nothing
 // but those two was left beside it.
+//
+// A wait for the lock that timed out goes on in the background until the
+// lock is free, then closes its descriptor (lockTx): that one may take a
+// moment to go, so the lock file's descriptors are waited for.
 func assertClosed(t testing.TB, db *DB) {
 	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
+	for _, fd := range openFDs(t, db.Path()) {
+		t.Errorf("fd %s still open on %s", fd, db.Path())
 	}
-	for _, fd := range fds {
-		if target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); target == db.Path() || target == lockPath(db.Path()) {
-			t.Errorf("fd %s still open on %s", fd.Name(), target)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		lockFDs := openFDs(t, lockPath(db.Path()))
+		if len(lockFDs) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("fds %v still open on %s", lockFDs, lockPath(db.Path()))
+			break
 		}
 	}
 	entries, err := os.ReadDir(filepath.Dir(db.Path()))
@@ -132,6 +140,22 @@ func assertClosed(t testing.TB, db *DB) {
 			t.Errorf("stray file %s beside the store", e.Name())
 		}
 	}
+}
+
+// openFDs lists this process's descriptors of path.
+func openFDs(t testing.TB, path string) []string {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, fd := range fds {
+		if target, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); target == path {
+			out = append(out, fd.Name())
+		}
+	}
+	return out
 }
 
 // testImage is an image whose digests derive from seed: same seed, same image.

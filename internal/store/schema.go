@@ -88,6 +88,9 @@ func (db *DB) migrate() error {
 		if err != nil {
 			return fmt.Errorf("metadata store %s: %w", db.path, err)
 		}
+		if v == SchemaVersion { // another process got here first
+			return nil
+		}
 		if v > SchemaVersion {
 			return fmt.Errorf("metadata store %s: schema version %d is newer than this berth's (%d): %w", db.path, v, SchemaVersion, errdefs.ErrFailedPrecondition)
 		}
