@@ -12,7 +12,7 @@
 // then ErrUnavailable; see lock.go for why not bbolt's own), opens the file,
 // runs one transaction and closes it. A pull therefore holds the lock only
 // for the milliseconds of the transactions that record what it fetched,
-// never while it downloads. Opening and closing costs some 50 µs per
+// never while it downloads. Opening and closing costs some 30–50 µs per
 // transaction (BenchmarkView against BenchmarkViewHeldOpen); an Update's
 // cost is otherwise its two fdatasyncs.
 //
