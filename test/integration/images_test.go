@@ -1,0 +1,612 @@
+package integration
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-project/berth/test/kit"
+)
+
+// The image tests drive `berth` through its image verbs against the test
+// registries (scripts/registry.sh), each with a storage root of its own
+// (newBerth). The kit's images are pushed once to repositories that these
+// tests only read ("127.0.0.1:5000/itest/images-<ref>:1"); a test that
+// changes a repository uses one named after itself.
+
+// seeded is a kit image in the open test registry.
+type seeded struct {
+	img  kit.Image
+	ref  string // "127.0.0.1:5000/itest/images-busybox:1"
+	repo string // ref without its tag
+}
+
+// seed pushes img to the open test registry (nothing to do when it is
+// there already).
+func seedKit(t *testing.T, img kit.Image) seeded {
+	t.Helper()
+	repo := kit.Registry(t) + "/itest/images-" + img.Ref
+	kit.PushImage(t, img, repo+":1")
+	return seeded{img: img, ref: repo + ":1", repo: repo}
+}
+
+// id is the image ID berth must give s: its config's digest.
+func (s seeded) id() string { return s.img.Config.Digest.String() }
+
+// shortID is the 12 hex digits `berth images` shows.
+func (s seeded) shortID() string { return s.img.Config.Digest.Encoded()[:12] }
+
+// imageInspect is what the tests read of `berth image inspect`.
+type imageInspect struct {
+	ID          string `json:"Id"`
+	RepoTags    []string
+	RepoDigests []string
+	Created     string
+	Config      struct {
+		Cmd        []string
+		Entrypoint []string
+		Env        []string
+		WorkingDir string
+		Labels     map[string]string
+	}
+	Architecture string
+	Os           string
+	Size         int64
+	RootFS       struct {
+		Type   string
+		Layers []string
+	}
+	History []struct {
+		CreatedBy string `json:"created_by"`
+		Comment   string `json:"comment"`
+	}
+	StorageDriver string
+}
+
+// inspectOne runs `berth image inspect name` and decodes its one result.
+func inspectOne(t *testing.T, b *berthCLI, name string) imageInspect {
+	t.Helper()
+	out := b.must("image", "inspect", name)
+	var v []imageInspect
+	if err := json.Unmarshal([]byte(out), &v); err != nil || len(v) != 1 {
+		t.Fatalf("image inspect %s: %v: want a JSON array of one image\n%s", name, err, out)
+	}
+	return v[0]
+}
+
+// imageLine is one line of `berth images --format json`.
+type imageLine struct {
+	Repository, Tag, Digest, ID, CreatedSince, CreatedAt, Size, Containers string
+}
+
+// listImages runs `berth images --format json` with args and decodes it.
+func listImages(t *testing.T, b *berthCLI, args ...string) []imageLine {
+	t.Helper()
+	out := b.must(append([]string{"images", "--format", "json"}, args...)...)
+	var rows []imageLine
+	for _, l := range outLines(out) {
+		var r imageLine
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("images --format json: line %q: %v", l, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func outLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// checkImageInspect checks what `berth image inspect` tells of the pulled s.
+func checkImageInspect(t *testing.T, b *berthCLI, s seeded, driver string) {
+	t.Helper()
+	i := inspectOne(t, b, s.ref)
+	if i.ID != s.id() {
+		t.Errorf("%s: Id %s, want the config digest %s", s.ref, i.ID, s.id())
+	}
+	if !slices.Contains(i.RepoTags, s.ref) {
+		t.Errorf("%s: RepoTags %q, want it listed", s.ref, i.RepoTags)
+	}
+	if want := s.repo + "@" + s.img.Digest().String(); !slices.Contains(i.RepoDigests, want) {
+		t.Errorf("%s: RepoDigests %q, want %s", s.ref, i.RepoDigests, want)
+	}
+	if i.Os != "linux" || i.Architecture != runtime.GOARCH {
+		t.Errorf("%s: %s/%s, want linux/%s", s.ref, i.Os, i.Architecture, runtime.GOARCH)
+	}
+	var diffIDs []string
+	for _, d := range s.img.DiffIDs {
+		diffIDs = append(diffIDs, d.String())
+	}
+	if i.RootFS.Type != "layers" || !slices.Equal(i.RootFS.Layers, diffIDs) {
+		t.Errorf("%s: RootFS %s %q, want layers %q", s.ref, i.RootFS.Type, i.RootFS.Layers, diffIDs)
+	}
+	if i.Size <= 0 {
+		t.Errorf("%s: Size %d", s.ref, i.Size)
+	}
+	if driver != "" && i.StorageDriver != driver {
+		t.Errorf("%s: StorageDriver %q, want %q", s.ref, i.StorageDriver, driver)
+	}
+}
+
+// checkImageMount mounts the image name, compares its rootfs with what img
+// must hold, and unmounts it.
+func checkImageMount(t *testing.T, b *berthCLI, name string, img kit.Image) {
+	t.Helper()
+	dir := strings.TrimSpace(b.must("image", "mount", name))
+	if want := filepath.Join(b.runroot, "image-mounts", img.Config.Digest.Encoded()); dir != want {
+		t.Errorf("image mount %s: %s, want %s", name, dir, want)
+	}
+	if !isMountedOn(t, dir) {
+		t.Fatalf("image mount %s: nothing mounted on %s", name, dir)
+	}
+	// Mounting again gives the same place, mounted once.
+	if again := strings.TrimSpace(b.must("image", "mount", name)); again != dir {
+		t.Errorf("second image mount %s: %s, want %s", name, again, dir)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "written"), nil, 0o644); !errors.Is(err, unix.EROFS) {
+		t.Errorf("write into the image mount of %s: %v, want EROFS", name, err)
+	}
+	kit.CheckTree(t, dir, kit.ExpectedTree(t, img))
+	b.must("image", "unmount", name)
+	if isMountedOn(t, dir) {
+		t.Errorf("image unmount %s: %s still mounted", name, dir)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("image unmount %s: %s left (%v)", name, dir, err)
+	}
+}
+
+// isMountedOn reports whether /proc/self/mountinfo has a mount on dir.
+func isMountedOn(t *testing.T, dir string) bool {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// pullLines returns the progress lines of a pull's output for layer digest
+// prefix p ("a8b2ae48c82d: Already exists" → "Already exists").
+func pullStates(out, layer string) []string {
+	var states []string
+	for _, l := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(l, layer+": "); ok {
+			states = append(states, s)
+		}
+	}
+	return states
+}
+
+// pullLayerID is the 12 hex digits a pull display names a layer by.
+func pullLayerID(img kit.Image, i int) string { return img.Layers[i].Digest.Encoded()[:12] }
+
+var humanSizeRE = regexp.MustCompile(`^([0-9.]+)(B|kB|MB|GB)$`)
+
+// parseHumanSize reads docker's SI sizes ("5.38MB").
+func parseHumanSize(t *testing.T, s string) float64 {
+	t.Helper()
+	m := humanSizeRE.FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("size %q: not docker's human size", s)
+	}
+	f, _ := strconv.ParseFloat(m[1], 64)
+	return f * map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m[2]]
+}
+
+// TestImagePull pulls busybox, the big image and its child with each
+// storage driver, and checks the listing, inspect, the shared layers, and
+// the whole unpacked tree of each through image mount.
+func TestImagePull(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	big := seedKit(t, kit.BigImage(t, ""))
+	child := seedKit(t, kit.BigImageChild(t, ""))
+	for _, s := range []seeded{busybox, big, child} {
+		if d, err := kit.RegistryDigest(s.ref); err != nil || d != s.img.Digest() {
+			t.Fatalf("%s: the registry has %s (%v), the kit %s", s.ref, d, err, s.img.Digest())
+		}
+	}
+
+	for _, driver := range []string{"overlay", "native"} {
+		t.Run(driver, func(t *testing.T) {
+			b := newBerth(t)
+			b.flags = append(b.flags, "--storage-driver", driver)
+
+			out := b.must("pull", busybox.ref)
+			if states := pullStates(out, pullLayerID(busybox.img, 0)); !slices.Contains(states, "Pull complete") {
+				t.Errorf("pull %s: layer states %q, want Pull complete\n%s", busybox.ref, states, out)
+			}
+			lines := outLines(out)
+			if want := "1: Pulling from " + busybox.repo; lines[0] != want {
+				t.Errorf("pull %s: first line %q, want %q", busybox.ref, lines[0], want)
+			}
+			for _, want := range []string{
+				"Digest: " + busybox.img.Digest().String(),
+				"Status: Downloaded newer image for " + busybox.ref,
+				busybox.ref,
+			} {
+				if !slices.Contains(lines, want) {
+					t.Errorf("pull %s: no line %q in\n%s", busybox.ref, want, out)
+				}
+			}
+
+			// The big image's bottom layer is busybox's: not fetched again.
+			out = b.must("pull", big.ref)
+			if states := pullStates(out, pullLayerID(big.img, 0)); !slices.Equal(states, []string{"Already exists"}) {
+				t.Errorf("pull %s: shared layer states %q, want [Already exists]\n%s", big.ref, states, out)
+			}
+			for i := 1; i < len(big.img.Layers); i++ {
+				if states := pullStates(out, pullLayerID(big.img, i)); !slices.Contains(states, "Pull complete") || slices.Contains(states, "Already exists") {
+					t.Errorf("pull %s: layer %d states %q, want Pull complete", big.ref, i, states)
+				}
+			}
+			// The child shares four layers with big.
+			out = b.must("pull", child.ref)
+			for i := range child.img.Layers {
+				want := "Already exists"
+				if i == len(child.img.Layers)-1 {
+					want = "Pull complete"
+				}
+				if states := pullStates(out, pullLayerID(child.img, i)); !slices.Contains(states, want) {
+					t.Errorf("pull %s: layer %d states %q, want %s", child.ref, i, states, want)
+				}
+			}
+			// Pulling what is there already.
+			out = b.must("pull", busybox.ref)
+			if want := "Status: Image is up to date for " + busybox.ref; !slices.Contains(outLines(out), want) {
+				t.Errorf("second pull of %s: no line %q in\n%s", busybox.ref, want, out)
+			}
+			if strings.Contains(out, "Pull complete") {
+				t.Errorf("second pull of %s unpacked again:\n%s", busybox.ref, out)
+			}
+
+			// The table: newest first, then by name; all made in 2000.
+			table := outLines(b.must("images"))
+			if h := strings.Fields(table[0]); !slices.Equal(h, []string{"REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"}) {
+				t.Errorf("images header %q", table[0])
+			}
+			if len(table) != 4 {
+				t.Fatalf("images: %d lines, want a header and 3 images:\n%s", len(table), strings.Join(table, "\n"))
+			}
+			for i, s := range []seeded{child, big, busybox} {
+				f := strings.Fields(table[i+1])
+				if len(f) < 5 || f[0] != s.repo || f[1] != "1" || f[2] != s.shortID() || !strings.HasSuffix(table[i+1], " ago   "+f[len(f)-1]) {
+					t.Errorf("images line %d: %q, want %s 1 %s … ago SIZE", i+1, table[i+1], s.repo, s.shortID())
+					continue
+				}
+				size := parseHumanSize(t, f[len(f)-1])
+				if want := float64(inspectOne(t, b, s.ref).Size); size < want*0.99 || size > want*1.01 {
+					t.Errorf("images: %s size %s, inspect says %.0f bytes", s.ref, f[len(f)-1], want)
+				}
+			}
+
+			for _, s := range []seeded{busybox, big, child} {
+				checkImageInspect(t, b, s, driver)
+			}
+			if _, err := os.Stat(filepath.Join(b.root, "snapshots", driver)); err != nil {
+				t.Errorf("no %s snapshots: %v", driver, err)
+			}
+			for _, s := range []seeded{busybox, big, child} {
+				checkImageMount(t, b, s.ref, s.img)
+			}
+			// By ID and by short ID, too.
+			checkImageMount(t, b, busybox.shortID(), busybox.img)
+		})
+	}
+}
+
+// entryCount counts what dir holds (0 when it does not exist).
+func entryCount(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+// blobs is the number of blobs in b's content store.
+func blobCount(t *testing.T, b *berthCLI) int {
+	t.Helper()
+	return entryCount(t, filepath.Join(b.root, "content", "blobs", "sha256"))
+}
+
+// snapshots is the number of snapshot directories of b's overlay driver.
+func snapshotCount(t *testing.T, b *berthCLI) int {
+	t.Helper()
+	return entryCount(t, filepath.Join(b.root, "snapshots", "overlay", "snapshots"))
+}
+
+// rootfsTar writes a tar of files (path → content; a path ending in "/" is
+// a directory) and returns its path.
+func rootfsTar(t *testing.T, files map[string]string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rootfs.tar")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(f)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		hdr := &tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg, ModTime: time.Unix(1e9, 0)}
+		if strings.HasSuffix(n, "/") {
+			hdr.Typeflag, hdr.Mode, hdr.Size = tar.TypeDir, 0o755, 0
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(files[n])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := errors.Join(tw.Close(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// importSmall imports a small rootfs whose file /id holds content, as
+// name, and returns the new image's ID.
+func importSmall(t *testing.T, b *berthCLI, name, content string, args ...string) string {
+	t.Helper()
+	tarball := rootfsTar(t, map[string]string{"etc/": "", "etc/id": content})
+	id := strings.TrimSpace(b.must(append(append([]string{"import"}, args...), tarball, name)...))
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(id) {
+		t.Fatalf("import: printed %q, want the image ID", id)
+	}
+	return id
+}
+
+// TestPullVariants pulls by digest, quietly, and every tag of a repository.
+func TestPullVariants(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	b := newBerth(t)
+
+	t.Run("by digest", func(t *testing.T) {
+		byDigest := busybox.repo + "@" + busybox.img.Digest().String()
+		out := b.must("pull", byDigest)
+		lines := outLines(out)
+		if lines[0] != busybox.img.Digest().String()+": Pulling from "+busybox.repo || lines[len(lines)-1] != byDigest {
+			t.Errorf("pull %s:\n%s", byDigest, out)
+		}
+		rows := listImages(t, b)
+		if len(rows) != 1 || rows[0].Repository != busybox.repo || rows[0].Tag != "<none>" ||
+			rows[0].Digest != busybox.img.Digest().String() || rows[0].ID != busybox.shortID() {
+			t.Errorf("images after a pull by digest: %+v, want %s <none> %s", rows, busybox.repo, busybox.img.Digest())
+		}
+		i := inspectOne(t, b, byDigest)
+		if i.ID != busybox.id() || len(i.RepoTags) != 0 || !slices.Equal(i.RepoDigests, []string{byDigest}) {
+			t.Errorf("inspect %s: Id %s, RepoTags %q, RepoDigests %q; want %s, none, [%s]", byDigest, i.ID, i.RepoTags, i.RepoDigests, busybox.id(), byDigest)
+		}
+		// The tag too: one image, two records, one repo digest.
+		b.must("pull", busybox.ref)
+		i = inspectOne(t, b, busybox.ref)
+		if !slices.Equal(i.RepoTags, []string{busybox.ref}) || !slices.Equal(i.RepoDigests, []string{byDigest}) {
+			t.Errorf("inspect %s: RepoTags %q, RepoDigests %q; want [%s], [%s]", busybox.ref, i.RepoTags, i.RepoDigests, busybox.ref, byDigest)
+		}
+		if ids := outLines(b.must("images", "-q")); !slices.Equal(ids, []string{busybox.shortID()}) {
+			t.Errorf("images -q: %q, want the one ID %s", ids, busybox.shortID())
+		}
+	})
+
+	t.Run("quiet", func(t *testing.T) {
+		out, errs, code := newBerth(t).run("pull", "-q", busybox.ref)
+		if code != 0 || out != busybox.ref+"\n" || errs != "" {
+			t.Errorf("pull -q %s: exit %d, stdout %q, stderr %q; want only the name", busybox.ref, code, out, errs)
+		}
+	})
+
+	t.Run("all tags", func(t *testing.T) {
+		repo := kit.Registry(t) + "/itest/pull-all"
+		kit.PushImage(t, busybox.img, repo+":a")
+		// Tag b: an image of berth's own making, pushed by berth.
+		maker := newBerth(t)
+		otherID := importSmall(t, maker, repo+":b", "pull-all")
+		maker.must("push", repo+":b")
+
+		c := newBerth(t)
+		out := c.must("pull", "-a", repo)
+		for _, want := range []string{"Status: Downloaded newer image for " + repo + ":a", "Status: Downloaded newer image for " + repo + ":b"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("pull -a %s: no %q in\n%s", repo, want, out)
+			}
+		}
+		got := outLines(c.must("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"))
+		slices.Sort(got)
+		want := []string{repo + ":a " + busybox.id(), repo + ":b " + otherID}
+		if !slices.Equal(got, want) {
+			t.Errorf("images after pull -a: %q, want %q", got, want)
+		}
+		if _, errs, code := c.run("pull", "-a", repo+":a"); code != 125 || !strings.Contains(errs, "--all-tags") {
+			t.Errorf("pull -a with a tag: exit %d, %s; want 125 and an error", code, errs)
+		}
+	})
+}
+
+// TestImageTagRmi checks names and removal as docker has them, the
+// collection of layers no image needs, dangling images and prune.
+func TestImageTagRmi(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	big := seedKit(t, kit.BigImage(t, ""))
+	child := kit.BigImageChild(t, "")
+	b := newBerth(t)
+	b.must("pull", busybox.ref)
+	b.must("pull", big.ref)
+	nSnap, nBlob := snapshotCount(t, b), blobCount(t, b)
+	if nSnap != len(big.img.Layers) || nBlob != 3+2+len(big.img.Layers)-1 {
+		t.Fatalf("after pulling busybox and big: %d snapshots, %d blobs; want %d and %d", nSnap, nBlob, len(big.img.Layers), 3+2+len(big.img.Layers)-1)
+	}
+
+	t.Run("names", func(t *testing.T) {
+		b.must("tag", busybox.ref, "itest-local/one:1")
+		b.must("tag", busybox.shortID(), "itest-local/two") // by ID; :latest
+		if tags := inspectOne(t, b, busybox.ref).RepoTags; !slices.Equal(tags, []string{busybox.ref, "itest-local/one:1", "itest-local/two:latest"}) {
+			t.Errorf("RepoTags after tag: %q", tags)
+		}
+		// By ID with several names: refused unless forced.
+		out, errs, code := b.run("rmi", busybox.shortID())
+		if code != 125 || !strings.Contains(errs, "must be forced") || !strings.Contains(errs, busybox.shortID()) || out != "" {
+			t.Errorf("rmi %s (3 names): exit %d, stdout %q, stderr %q; want 125 and must be forced", busybox.shortID(), code, out, errs)
+		}
+		if n := len(listImages(t, b, "--filter", "reference=itest-local/*")); n != 2 {
+			t.Errorf("after a refused rmi: %d local names, want 2", n)
+		}
+		// By name: only that name goes.
+		if out := b.must("rmi", "itest-local/one:1"); out != "Untagged: itest-local/one:1\n" {
+			t.Errorf("rmi itest-local/one:1: %q, want only Untagged", out)
+		}
+		if tags := inspectOne(t, b, busybox.shortID()).RepoTags; !slices.Equal(tags, []string{busybox.ref, "itest-local/two:latest"}) {
+			t.Errorf("RepoTags after rmi of one name: %q", tags)
+		}
+		if s, n := snapshotCount(t, b), blobCount(t, b); s != nSnap || n != nBlob {
+			t.Errorf("rmi of a name collected: %d snapshots, %d blobs; want %d, %d", s, n, nSnap, nBlob)
+		}
+		if out := b.must("rmi", "itest-local/two"); out != "Untagged: itest-local/two:latest\n" {
+			t.Errorf("rmi itest-local/two: %q", out)
+		}
+		if _, errs, code := b.run("rmi", "itest-local/two"); code != 125 || !strings.Contains(errs, "itest-local/two") {
+			t.Errorf("rmi of a removed name: exit %d, %s; want 125 naming it", code, errs)
+		}
+	})
+
+	t.Run("dangling", func(t *testing.T) {
+		// The tag moves to another image in the registry: the image it
+		// named before, left with no name, dangles.
+		retag := kit.Registry(t) + "/itest/rmi-retag:1"
+		kit.PushImage(t, child, retag)
+		b.must("pull", retag)
+		kit.PushImage(t, busybox.img, retag)
+		if out := b.must("pull", retag); !strings.Contains(out, "Status: Downloaded newer image for "+retag) {
+			t.Errorf("pull of a moved tag:\n%s", out)
+		}
+		childID := child.Config.Digest.Encoded()[:12]
+		rows := listImages(t, b, "-f", "dangling=true")
+		if len(rows) != 1 || rows[0].Repository != "<none>" || rows[0].Tag != "<none>" || rows[0].ID != childID {
+			t.Errorf("images -f dangling=true: %+v, want <none> <none> %s", rows, childID)
+		}
+		table := b.must("images")
+		if !regexp.MustCompile(`(?m)^<none>\s+<none>\s+` + childID + `\s`).MatchString(table) {
+			t.Errorf("images: no dangling line for %s:\n%s", childID, table)
+		}
+		if i := inspectOne(t, b, childID); len(i.RepoTags) != 0 || len(i.RepoDigests) != 0 {
+			t.Errorf("inspect of the dangling image: RepoTags %q, RepoDigests %q; want none", i.RepoTags, i.RepoDigests)
+		}
+		if s := snapshotCount(t, b); s != nSnap+1 {
+			t.Errorf("%d snapshots with the child's layer, want %d", s, nSnap+1)
+		}
+		out := b.must("image", "prune")
+		if !strings.Contains(out, "deleted: "+child.Config.Digest.String()) || !strings.Contains(out, "Total reclaimed space: ") {
+			t.Errorf("image prune:\n%s", out)
+		}
+		if rows := listImages(t, b, "-f", "dangling=true"); len(rows) != 0 {
+			t.Errorf("dangling after prune: %+v", rows)
+		}
+		if s := snapshotCount(t, b); s != nSnap {
+			t.Errorf("%d snapshots after prune, want %d", s, nSnap)
+		}
+		b.must("rmi", retag)
+	})
+
+	t.Run("collect", func(t *testing.T) {
+		out := b.must("rmi", big.ref)
+		if !strings.Contains(out, "Untagged: "+big.ref) || !strings.Contains(out, "Deleted: "+big.id()) {
+			t.Errorf("rmi %s:\n%s", big.ref, out)
+		}
+		// Busybox's layer (big's bottom one) stays; big's own go.
+		if s, n := snapshotCount(t, b), blobCount(t, b); s != 1 || n != 3 {
+			t.Errorf("after rmi of big: %d snapshots, %d blobs; want 1 and 3 (busybox's)", s, n)
+		}
+		checkImageMount(t, b, busybox.ref, busybox.img)
+
+		// By ID with one name: no force needed.
+		b.must("tag", busybox.ref, "itest-local/last:1")
+		if _, errs, code := b.run("rmi", busybox.shortID()); code != 125 {
+			t.Errorf("rmi by ID with 2 names: exit %d (%s), want 125", code, errs)
+		}
+		out = b.must("rmi", "-f", busybox.shortID())
+		for _, want := range []string{"Untagged: " + busybox.ref, "Untagged: itest-local/last:1", "Deleted: " + busybox.id()} {
+			if !strings.Contains(out, want) {
+				t.Errorf("rmi -f %s: no %q in\n%s", busybox.shortID(), want, out)
+			}
+		}
+		if s, n := snapshotCount(t, b), blobCount(t, b); s != 0 || n != 0 {
+			t.Errorf("after the last image went: %d snapshots, %d blobs; want none", s, n)
+		}
+	})
+
+	t.Run("prune all", func(t *testing.T) {
+		b.must("pull", busybox.ref)
+		b.must("tag", busybox.ref, "itest-local/pruned:1")
+		df := systemDFImages(t, b)
+		if df.TotalCount != 1 || parseHumanSize(t, df.Size) == 0 {
+			t.Errorf("system df with busybox: %+v", df)
+		}
+		out := b.must("image", "prune", "-a")
+		for _, want := range []string{"untagged: " + busybox.ref, "untagged: itest-local/pruned:1", "deleted: " + busybox.id()} {
+			if !strings.Contains(out, want) {
+				t.Errorf("image prune -a: no %q in\n%s", want, out)
+			}
+		}
+		if df := systemDFImages(t, b); df.TotalCount != 0 || df.Size != "0B" {
+			t.Errorf("system df after image prune -a: %+v, want 0 images, 0B", df)
+		}
+		if s, n := snapshotCount(t, b), blobCount(t, b); s != 0 || n != 0 {
+			t.Errorf("after image prune -a: %d snapshots, %d blobs", s, n)
+		}
+		if rows := listImages(t, b); len(rows) != 0 {
+			t.Errorf("images after prune -a: %+v", rows)
+		}
+	})
+}
+
+// dfLine is the Images line of `berth system df --format json`.
+type dfLine struct {
+	Type              string
+	TotalCount        int
+	Active            int
+	Size, Reclaimable string
+}
+
+func systemDFImages(t *testing.T, b *berthCLI) dfLine {
+	t.Helper()
+	out := b.must("system", "df", "--format", "json")
+	for _, l := range outLines(out) {
+		var d dfLine
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatalf("system df --format json: %q: %v", l, err)
+		}
+		if d.Type == "Images" {
+			return d
+		}
+	}
+	t.Fatalf("system df: no Images line:\n%s", out)
+	return dfLine{}
+}
