@@ -17,6 +17,10 @@ type imageRow struct {
 	CreatedAt    string
 	Size         string
 	Containers   string
+	// Docker's too: berth does not split a size into shared and unique.
+	SharedSize  string
+	UniqueSize  string
+	VirtualSize string
 }
 
 func newImagesCmd(g *globals) *cobra.Command {
@@ -31,7 +35,7 @@ func newImagesCmd(g *globals) *cobra.Command {
 		Long: `List images, newest first. Filters: dangling=true|false, reference=PATTERN,
 label=KEY[=VALUE], before=IMAGE, since=IMAGE. --format takes "table", "json"
 or a Go template over .Repository .Tag .Digest .ID .CreatedSince .CreatedAt
-.Size .Containers.`,
+.Size .Containers (and docker's .VirtualSize .SharedSize .UniqueSize).`,
 		Example: `  berth images
   berth images -q --filter dangling=true
   berth images --format '{{.Repository}}:{{.Tag}} {{.Size}}'`,
@@ -66,6 +70,7 @@ or a Go template over .Repository .Tag .Digest .ID .CreatedSince .CreatedAt
 				r := imageRow{
 					Repository: s.Repository, Tag: s.Tag, Digest: s.Digest, ID: id,
 					Size: humanSize(s.Size), Containers: "N/A",
+					SharedSize: "N/A", UniqueSize: "N/A", VirtualSize: humanSize(s.Size),
 				}
 				if !s.Created.IsZero() {
 					r.CreatedSince = humanDuration(time.Since(s.Created)) + " ago"
