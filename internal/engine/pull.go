@@ -157,6 +157,9 @@ func (e *Engine) recordImage(img store.Image) (updated bool, err error) {
 	if err := e.content.AddRoot(imageRoot(img.Target.Digest), img.Target.Digest); err != nil {
 		return false, err
 	}
+	if img.Dangling() {
+		return e.recordDangling(img)
+	}
 	err = e.db.Update(func(tx *store.Tx) error {
 		old, err := tx.Image(img.Name)
 		switch {
@@ -173,6 +176,27 @@ func (e *Engine) recordImage(img store.Image) (updated bool, err error) {
 		return tx.PutImage(img)
 	})
 	return updated, err
+}
+
+// recordDangling records img, which has no name; when an image of its
+// config is there already, it records nothing and drops the root it took
+// unless a record has that target.
+func (e *Engine) recordDangling(img store.Image) (bool, error) {
+	var recorded, keep bool
+	err := e.db.Update(func(tx *store.Tx) (err error) {
+		if recorded, err = tx.PutDangling(img); err != nil || recorded {
+			return err
+		}
+		same, err := tx.ImagesByConfig(img.Config)
+		keep = hasTarget(same, img.Target.Digest)
+		return err
+	})
+	if err == nil && !recorded && !keep {
+		if err := e.content.RemoveRoot(imageRoot(img.Target.Digest)); err != nil && !errdefs.IsNotFound(err) {
+			return false, err
+		}
+	}
+	return recorded, err
 }
 
 // imageRoot names the content root of the images whose target is d: one

@@ -117,6 +117,37 @@ func (tx *Tx) PutImage(img Image) error {
 	return nil
 }
 
+// PutDangling records img, which has no name (a load or import of an
+// unnamed image), as a dangling image under its Key — unless a record of
+// its config exists already, named or not: then the image is there and
+// PutDangling changes nothing and returns false.
+func (tx *Tx) PutDangling(img Image) (bool, error) {
+	what := fmt.Sprintf("put dangling image %s", img.Target.Digest)
+	if err := tx.mustWrite(what); err != nil {
+		return false, err
+	}
+	if !img.Dangling() {
+		return false, fmt.Errorf("%s: has the name %q: %w", what, img.Name, errdefs.ErrInvalidArgument)
+	}
+	named := img
+	named.Name = "dangling" // validateImage checks the digests
+	if err := validateImage(named); err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	same, err := tx.ImagesByConfig(img.Config)
+	if err != nil || len(same) > 0 {
+		return false, err
+	}
+	if img.Created.IsZero() {
+		img.Created = time.Now().UTC()
+	}
+	b, err := tx.bucket(bucketImages)
+	if err != nil {
+		return false, err
+	}
+	return true, putJSON(b, "image", img.Key(), img)
+}
+
 func validateImage(img Image) error {
 	if img.Name == "" || strings.HasPrefix(img.Name, "@") {
 		return fmt.Errorf("name must be non-empty and not start with '@': %w", errdefs.ErrInvalidArgument)
