@@ -2,6 +2,7 @@ package integration
 
 import (
 	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -609,4 +610,185 @@ func systemDFImages(t *testing.T, b *berthCLI) dfLine {
 	}
 	t.Fatalf("system df: no Images line:\n%s", out)
 	return dfLine{}
+}
+
+// TestImagesFormat checks the output formats and filters of `berth images`
+// and `berth image inspect`.
+func TestImagesFormat(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	b := newBerth(t)
+	b.must("pull", busybox.ref)
+	b.must("tag", busybox.ref, "itest-local/bb")
+	// Made now: newer than the kit's images (made in 2000).
+	importedID := importSmall(t, b, "itest-local/imported:1", "format", "--change", "LABEL itest=yes")
+	imported := importedID[len("sha256:"):][:12]
+
+	t.Run("template", func(t *testing.T) {
+		got := outLines(b.must("images", "--format", "{{.Repository}}:{{.Tag}}"))
+		want := []string{"itest-local/imported:1", busybox.ref, "itest-local/bb:latest"}
+		if !slices.Equal(got, want) {
+			t.Errorf("images --format {{.Repository}}:{{.Tag}}: %q, want %q (newest first, then by name)", got, want)
+		}
+		got = outLines(b.must("images", "--format", "table {{.ID}}\t{{.Tag}}"))
+		if len(got) != 4 || strings.Fields(got[0])[0] != "IMAGE" || strings.Fields(got[1])[0] != imported {
+			t.Errorf("images --format 'table …': %q", got)
+		}
+		if _, errs, code := b.run("images", "--format", "{{.NoSuchField}}"); code != 125 || !strings.Contains(errs, "NoSuchField") {
+			t.Errorf("images with a template naming no field: exit %d, %s", code, errs)
+		}
+	})
+
+	t.Run("json", func(t *testing.T) {
+		lines := outLines(b.must("images", "--format", "json"))
+		if len(lines) != 3 {
+			t.Fatalf("images --format json: %d lines, want 3:\n%s", len(lines), strings.Join(lines, "\n"))
+		}
+		for _, l := range lines {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(l), &m); err != nil {
+				t.Fatalf("images --format json: %q: %v", l, err)
+			}
+			for _, k := range []string{"Containers", "CreatedAt", "CreatedSince", "Digest", "ID", "Repository", "SharedSize", "Size", "Tag", "UniqueSize", "VirtualSize"} {
+				if _, ok := m[k]; !ok {
+					t.Errorf("images --format json: no key %q (docker's) in %s", k, l)
+				}
+			}
+		}
+		rows := listImages(t, b)
+		if r := rows[1]; r.Repository != busybox.repo || r.Tag != "1" || r.ID != busybox.shortID() ||
+			r.Digest != busybox.img.Digest().String() || !strings.HasSuffix(r.CreatedSince, " ago") || r.Size == "" {
+			t.Errorf("images --format json: busybox line %+v", r)
+		}
+	})
+
+	t.Run("quiet digests no-trunc", func(t *testing.T) {
+		if got := outLines(b.must("images", "-q")); !slices.Equal(got, []string{imported, busybox.shortID()}) {
+			t.Errorf("images -q: %q, want each ID once: %s %s", got, imported, busybox.shortID())
+		}
+		if got := outLines(b.must("images", "-q", "--no-trunc")); !slices.Equal(got, []string{importedID, busybox.id()}) {
+			t.Errorf("images -q --no-trunc: %q", got)
+		}
+		table := outLines(b.must("images", "--digests"))
+		if h := strings.Fields(table[0]); !slices.Equal(h[:4], []string{"REPOSITORY", "TAG", "DIGEST", "IMAGE"}) {
+			t.Errorf("images --digests header: %q", table[0])
+		}
+		if f := strings.Fields(table[2]); f[0] != busybox.repo || f[2] != busybox.img.Digest().String() || f[3] != busybox.shortID() {
+			t.Errorf("images --digests: busybox line %q", table[2])
+		}
+	})
+
+	t.Run("filters", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want []string
+		}{
+			{[]string{"-f", "reference=itest-local/*"}, []string{"itest-local/imported:1", "itest-local/bb:latest"}},
+			{[]string{"-f", "reference=*/itest/images-busybox:1"}, []string{busybox.ref}},
+			{[]string{"itest-local/bb"}, []string{"itest-local/bb:latest"}},
+			{[]string{"-f", "dangling=false"}, []string{"itest-local/imported:1", busybox.ref, "itest-local/bb:latest"}},
+			{[]string{"-f", "dangling=true"}, nil},
+			{[]string{"-f", "label=itest=yes"}, []string{"itest-local/imported:1"}},
+			{[]string{"-f", "label=itest"}, []string{"itest-local/imported:1"}},
+			{[]string{"-f", "label=itest=no"}, nil},
+			{[]string{"-f", "before=itest-local/imported:1"}, []string{busybox.ref, "itest-local/bb:latest"}},
+			{[]string{"-f", "since=" + busybox.shortID()}, []string{"itest-local/imported:1"}},
+			{[]string{"-f", "since=itest-local/bb", "-f", "reference=*/*:1"}, []string{"itest-local/imported:1"}},
+		} {
+			got := outLines(b.must(append([]string{"images", "--format", "{{.Repository}}:{{.Tag}}"}, tc.args...)...))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("images %q: %q, want %q", tc.args, got, tc.want)
+			}
+		}
+		for _, f := range []string{"nosuchkey=1", "dangling=maybe", "before=nosuch:image", "reference"} {
+			if out, errs, code := b.run("images", "-f", f); code != 125 || errs == "" {
+				t.Errorf("images -f %s: exit %d, %q %q; want 125 and an error", f, code, out, errs)
+			}
+		}
+	})
+
+	t.Run("inspect", func(t *testing.T) {
+		if out := b.must("inspect", "-f", "{{.Id}}", busybox.ref); out != busybox.id()+"\n" {
+			t.Errorf("inspect -f {{.Id}}: %q, want %s", out, busybox.id())
+		}
+		if out := b.must("image", "inspect", "--format", "{{.Os}}/{{.Architecture}} {{json .Config.Cmd}}", busybox.ref); out != "linux/"+runtime.GOARCH+" [\"sh\"]\n" {
+			t.Errorf("image inspect --format: %q", out)
+		}
+		out := b.must("image", "inspect", busybox.ref, "itest-local/imported:1")
+		var both []imageInspect
+		if err := json.Unmarshal([]byte(out), &both); err != nil || len(both) != 2 || both[0].ID != busybox.id() || both[1].ID != importedID {
+			t.Errorf("inspect of two images: %v\n%s", err, out)
+		}
+		out, errs, code := b.run("image", "inspect", "itest-local/nosuch:1")
+		if code != 125 || strings.TrimSpace(out) != "[]" || !strings.Contains(errs, "itest-local/nosuch:1") {
+			t.Errorf("inspect of an unknown image: exit %d, stdout %q, stderr %q; want 125, [] and an error naming it", code, out, errs)
+		}
+		out, errs, code = b.run("inspect", "-f", "{{.Id}}", busybox.ref, "nosuch")
+		if code != 125 || out != busybox.id()+"\n" || !strings.Contains(errs, "nosuch") {
+			t.Errorf("inspect of a known and an unknown image: exit %d, stdout %q, stderr %q", code, out, errs)
+		}
+	})
+}
+
+// TestImageImport imports rootfs tarballs, with Dockerfile changes, and
+// refuses garbage leaving nothing behind.
+func TestImageImport(t *testing.T) {
+	b := newBerth(t)
+	files := map[string]string{"bin/": "", "etc/": "", "etc/motd": "hello\n", "w/": ""}
+	id := strings.TrimSpace(b.must("import", "-m", "from a test",
+		"--change", `CMD ["/bin/sh"]`, "--change", "ENV A=b", "--change", "WORKDIR /w",
+		rootfsTar(t, files), "itest-local/imported:1"))
+	i := inspectOne(t, b, "itest-local/imported:1")
+	if i.ID != id || !slices.Equal(i.RepoTags, []string{"itest-local/imported:1"}) {
+		t.Errorf("inspect of the import: Id %s, RepoTags %q; want %s", i.ID, i.RepoTags, id)
+	}
+	if !slices.Equal(i.Config.Cmd, []string{"/bin/sh"}) || !slices.Contains(i.Config.Env, "A=b") || i.Config.WorkingDir != "/w" {
+		t.Errorf("import --change: Cmd %q, Env %q, WorkingDir %q; want [/bin/sh], A=b, /w", i.Config.Cmd, i.Config.Env, i.Config.WorkingDir)
+	}
+	if i.Os != "linux" || i.Architecture != runtime.GOARCH || len(i.RootFS.Layers) != 1 {
+		t.Errorf("import: %s/%s, %d layers", i.Os, i.Architecture, len(i.RootFS.Layers))
+	}
+	if len(i.History) != 1 || i.History[0].Comment != "from a test" {
+		t.Errorf("import -m: history %+v", i.History)
+	}
+	dir := strings.TrimSpace(b.must("image", "mount", id))
+	if got, err := os.ReadFile(filepath.Join(dir, "etc/motd")); err != nil || string(got) != "hello\n" {
+		t.Errorf("imported etc/motd: %q, %v", got, err)
+	}
+	b.must("image", "unmount", id)
+
+	// From stdin, without a name: dangling.
+	tarball, err := os.ReadFile(rootfsTar(t, map[string]string{"x": "y"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := b.runStdin(string(tarball), "import", "-")
+	if code != 0 {
+		t.Fatalf("import -: exit %d: %s", code, errs)
+	}
+	if rows := listImages(t, b, "-f", "dangling=true", "--no-trunc"); len(rows) != 1 || rows[0].ID != strings.TrimSpace(out) {
+		t.Errorf("import without a name: dangling %+v, want %s", rows, out)
+	}
+
+	// Garbage: an error, and the store as it was.
+	nBlob, nSnap := blobCount(t, b), snapshotCount(t, b)
+	garbage := filepath.Join(t.TempDir(), "garbage.tar")
+	if err := os.WriteFile(garbage, bytes.Repeat([]byte("not a tar archive "), 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = b.run("import", garbage, "itest-local/garbage:1")
+	if code != 125 || out != "" || errs == "" {
+		t.Errorf("import of garbage: exit %d, stdout %q, stderr %q; want 125 and an error", code, out, errs)
+	}
+	if _, _, code := b.run("image", "inspect", "itest-local/garbage:1"); code != 125 {
+		t.Errorf("import of garbage recorded an image")
+	}
+	if n, s := blobCount(t, b), snapshotCount(t, b); n != nBlob || s != nSnap {
+		t.Errorf("import of garbage left %d blobs, %d snapshots; had %d, %d", n, s, nBlob, nSnap)
+	}
+	if _, errs, code := b.run("import", "--change", "FROB x", rootfsTar(t, files), "itest-local/bad:1"); code != 125 || !strings.Contains(errs, "FROB") {
+		t.Errorf("import --change FROB: exit %d, %s; want 125 naming it", code, errs)
+	}
+	if n, s := blobCount(t, b), snapshotCount(t, b); n != nBlob || s != nSnap {
+		t.Errorf("a refused import left %d blobs, %d snapshots; had %d, %d", n, s, nBlob, nSnap)
+	}
 }
