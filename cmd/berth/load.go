@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -38,7 +39,12 @@ podman save output (docker-archive), or an OCI image layout in a tar
 			loaded, err := e.Load(cmd.Context(), r)
 			if !quiet {
 				for _, l := range loaded {
-					fmt.Fprintln(cmd.OutOrStdout(), "Loaded image:", l)
+					// docker's words: "Loaded image: NAME", "Loaded image ID: sha256:…"
+					if id, ok := strings.CutPrefix(l, "ID: "); ok {
+						fmt.Fprintln(cmd.OutOrStdout(), "Loaded image ID:", id)
+					} else {
+						fmt.Fprintln(cmd.OutOrStdout(), "Loaded image:", l)
+					}
 				}
 			}
 			return err
