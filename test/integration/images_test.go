@@ -3,6 +3,7 @@ package integration
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -791,4 +792,252 @@ func TestImageImport(t *testing.T) {
 	if n, s := blobCount(t, b), snapshotCount(t, b); n != nBlob || s != nSnap {
 		t.Errorf("a refused import left %d blobs, %d snapshots; had %d, %d", n, s, nBlob, nSnap)
 	}
+}
+
+// skopeoDigest is the digest skopeo inspect reports for ref in a test
+// registry (with creds "user:password" if given).
+func skopeoDigest(t *testing.T, ref, creds string) string {
+	t.Helper()
+	args := []string{"inspect", "--tls-verify=false"}
+	if creds != "" {
+		args = append(args, "--creds", creds)
+	}
+	out, errs, code := runCommand(t, nil, "skopeo", append(args, "docker://"+ref)...)
+	if code != 0 {
+		t.Fatalf("skopeo inspect %s: exit %d: %s", ref, code, errs)
+	}
+	var v struct{ Digest string }
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("skopeo inspect %s: %v\n%s", ref, err, out)
+	}
+	return v.Digest
+}
+
+// TestImagePush pushes a tagged image to the open registry and checks with
+// skopeo that it holds the manifest berth has.
+func TestImagePush(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	b := newBerth(t)
+	b.must("pull", busybox.ref)
+	repo := kit.Registry(t) + "/itest/pushed"
+	b.must("tag", busybox.ref, repo+":1")
+	out := b.must("push", repo+":1")
+	lines := outLines(out)
+	if lines[0] != "The push refers to repository ["+repo+"]" || !strings.HasPrefix(lines[len(lines)-1], "1: digest: "+busybox.img.Digest().String()+" size: ") {
+		t.Errorf("push %s:\n%s", repo+":1", out)
+	}
+	want := repo + "@" + skopeoDigest(t, repo+":1", "")
+	if rd := inspectOne(t, b, repo+":1").RepoDigests; !slices.Contains(rd, want) {
+		t.Errorf("RepoDigests %q; skopeo inspect says %s", rd, want)
+	}
+	if want != repo+"@"+busybox.img.Digest().String() {
+		t.Errorf("pushed %s, pulled %s: the manifest changed", want, busybox.img.Digest())
+	}
+	// Again: every blob is there already.
+	if out, errs, code := b.run("push", "-q", repo+":1"); code != 0 || out != "" {
+		t.Errorf("push -q again: exit %d, stdout %q, %s", code, out, errs)
+	}
+
+	out, errs, code := b.run("push", repo+":nosuch")
+	if code != 125 || !strings.Contains(errs, repo+":nosuch") || !strings.Contains(errs, "no such image") {
+		t.Errorf("push of an unknown local name: exit %d, stderr %q", code, errs)
+	}
+	if _, err := kit.RegistryDigest(repo + ":nosuch"); err == nil {
+		t.Errorf("push of an unknown name made %s:nosuch", repo)
+	}
+	_ = out
+}
+
+// TestImageLogin logs in to the auth registry (127.0.0.1:5001) and pushes
+// and pulls with the credentials; without them, both fail.
+func TestImageLogin(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	auth := kit.AuthRegistry(t)
+	seededAuth := auth + "/itest/images-busybox:1"
+	kit.PushImage(t, busybox.img, seededAuth)
+
+	// No credentials from this machine's files: only --authfile.
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + home, "XDG_CONFIG_HOME=" + home, "DOCKER_CONFIG=" + home, "REGISTRY_AUTH_FILE="}
+	authfile := filepath.Join(t.TempDir(), "auth.json")
+	withAuth := func(b *berthCLI) *berthCLI {
+		b.env = env
+		b.flags = append(b.flags, "--authfile", authfile)
+		return b
+	}
+	b := withAuth(newBerth(t))
+	b.must("pull", busybox.ref)
+	pushed := auth + "/itest/pushed-auth:1"
+	b.must("tag", busybox.ref, pushed)
+
+	_, errs, code := b.run("push", pushed)
+	if code != 125 || !strings.Contains(strings.ToLower(errs), "unauthorized") {
+		t.Errorf("push to %s without login: exit %d, %s; want 125 unauthorized", auth, code, errs)
+	}
+	_, errs, code = withAuth(newBerth(t)).run("pull", seededAuth)
+	if code != 125 || !strings.Contains(strings.ToLower(errs), "unauthorized") {
+		t.Errorf("pull from %s without login: exit %d, %s; want 125 unauthorized", auth, code, errs)
+	}
+
+	wrongLogin := func() {
+		t.Helper()
+		out, errs, code := b.runStdin("wrong\n", "login", "-u", kit.RegistryUser, "--password-stdin", auth)
+		if code != 125 || strings.Contains(out, "Login Succeeded") || errs == "" {
+			t.Errorf("login with a wrong password: exit %d, %q %q; want 125", code, out, errs)
+		}
+	}
+	wrongLogin()
+	if _, err := os.Stat(authfile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed login wrote %s (%v)", authfile, err)
+	}
+
+	out, errs, code := b.runStdin(kit.RegistryPassword+"\n", "login", "-u", kit.RegistryUser, "--password-stdin", auth)
+	if code != 0 || out != "Login Succeeded\n" {
+		t.Fatalf("login: exit %d, %q %q", code, out, errs)
+	}
+	st, err := os.Stat(authfile)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("auth file after login: %v, mode %v; want 0600", err, st.Mode())
+	}
+	if got := authEntries(t, authfile); got[auth] != base64.StdEncoding.EncodeToString([]byte(kit.RegistryUser+":"+kit.RegistryPassword)) {
+		t.Errorf("auth file entries %q, want %s with berth's credentials", got, auth)
+	}
+
+	out = b.must("push", pushed)
+	if !strings.Contains(out, "1: digest: "+busybox.img.Digest().String()) {
+		t.Errorf("push after login:\n%s", out)
+	}
+	if d := skopeoDigest(t, pushed, kit.RegistryUser+":"+kit.RegistryPassword); d != busybox.img.Digest().String() {
+		t.Errorf("skopeo inspect %s: %s, want %s", pushed, d, busybox.img.Digest())
+	}
+	c := withAuth(newBerth(t))
+	c.must("pull", seededAuth)
+	if i := inspectOne(t, c, seededAuth); i.ID != busybox.id() {
+		t.Errorf("pull from %s: Id %s, want %s", auth, i.ID, busybox.id())
+	}
+
+	// A wrong password leaves the stored login as it was.
+	before, err := os.ReadFile(authfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongLogin()
+	if after, _ := os.ReadFile(authfile); !bytes.Equal(before, after) {
+		t.Errorf("a failed login changed %s:\n%s\n→\n%s", authfile, before, after)
+	}
+
+	if out := b.must("logout", auth); out != "Removing login credentials for "+auth+"\n" {
+		t.Errorf("logout: %q", out)
+	}
+	if got := authEntries(t, authfile); len(got) != 0 {
+		t.Errorf("auth file after logout: %q", got)
+	}
+	if _, errs, code := b.run("logout", auth); code != 125 || !strings.Contains(errs, "not logged in") {
+		t.Errorf("logout again: exit %d, %s; want 125 not logged in", code, errs)
+	}
+	if _, errs, code := withAuth(newBerth(t)).run("pull", seededAuth); code != 125 || !strings.Contains(strings.ToLower(errs), "unauthorized") {
+		t.Errorf("pull after logout: exit %d, %s; want 125 unauthorized", code, errs)
+	}
+}
+
+// authEntries returns the "auth" values of a credentials file's "auths".
+func authEntries(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Auths map[string]struct{ Auth string } `json:"auths"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, data)
+	}
+	out := map[string]string{}
+	for k, v := range doc.Auths {
+		out[k] = v.Auth
+	}
+	return out
+}
+
+// TestImageSaveLoad saves busybox and the big image in both archive formats
+// and loads each archive into a fresh root: same IDs, names and trees.
+func TestImageSaveLoad(t *testing.T) {
+	busybox := seedKit(t, kit.BusyboxImage(t, ""))
+	big := seedKit(t, kit.BigImage(t, ""))
+	b := newBerth(t)
+	b.must("pull", busybox.ref)
+	b.must("pull", big.ref)
+	dir := t.TempDir()
+
+	for _, format := range []string{"docker-archive", "oci-archive"} {
+		t.Run(format, func(t *testing.T) {
+			archive := filepath.Join(dir, format+".tar")
+			if out := b.must("save", "--format", format, "-o", archive, busybox.ref, big.ref); out != "" {
+				t.Errorf("save -o printed %q", out)
+			}
+			if st, err := os.Stat(archive); err != nil || st.Size() < 100<<20 {
+				t.Fatalf("save -o %s: %v (%d bytes), want the big image in it", archive, err, st.Size())
+			}
+			fresh := newBerth(t)
+			out := fresh.must("load", "-i", archive)
+			for _, s := range []seeded{busybox, big} {
+				if !strings.Contains(out, "Loaded image: "+s.ref+"\n") {
+					t.Errorf("load: no %q in\n%s", "Loaded image: "+s.ref, out)
+				}
+				i := inspectOne(t, fresh, s.ref)
+				if i.ID != s.id() || !slices.Equal(i.RepoTags, []string{s.ref}) {
+					t.Errorf("loaded %s: Id %s, RepoTags %q; want %s", s.ref, i.ID, i.RepoTags, s.id())
+				}
+				checkImageMount(t, fresh, s.ref, s.img)
+			}
+		})
+	}
+
+	t.Run("stdout by ID", func(t *testing.T) {
+		// Saved by ID: no name, loaded as a dangling image.
+		out := b.must("save", busybox.shortID())
+		fresh := newBerth(t)
+		if out := fresh.must("load", "-q", "-i", writeTemp(t, out)); out != "" {
+			t.Errorf("load -q printed %q", out)
+		}
+		rows := listImages(t, fresh, "--no-trunc")
+		if len(rows) != 1 || rows[0].ID != busybox.id() || rows[0].Repository != "<none>" {
+			t.Errorf("load of an image saved by ID: %+v, want one dangling %s", rows, busybox.id())
+		}
+		again, errs, code := fresh.runStdin(out, "load")
+		if code != 0 || again != "Loaded image ID: "+busybox.id()+"\n" {
+			t.Errorf("load from stdin: exit %d, %q %s; want Loaded image ID: %s", code, again, errs, busybox.id())
+		}
+		checkImageMount(t, fresh, busybox.shortID(), busybox.img)
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		if _, errs, code := b.run("save", "-o", filepath.Join(dir, "x.tar"), "itest-local/nosuch:1"); code != 125 || !strings.Contains(errs, "itest-local/nosuch:1") {
+			t.Errorf("save of an unknown image: exit %d, %s", code, errs)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "x.tar")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a failed save left its file (%v)", err)
+		}
+		if _, errs, code := b.run("save", "--format", "zip", "-o", filepath.Join(dir, "x.tar"), busybox.ref); code != 125 || !strings.Contains(errs, "zip") {
+			t.Errorf("save --format zip: exit %d, %s", code, errs)
+		}
+		fresh := newBerth(t)
+		if _, errs, code := fresh.runStdin(strings.Repeat("garbage", 1000), "load"); code != 125 || errs == "" {
+			t.Errorf("load of garbage: exit %d, %s", code, errs)
+		}
+		if n := blobCount(t, fresh); n != 0 {
+			t.Errorf("load of garbage left %d blobs", n)
+		}
+	})
+}
+
+// writeTemp writes data to a file of the test's and returns its path.
+func writeTemp(t *testing.T, data string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
