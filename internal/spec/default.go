@@ -4,6 +4,31 @@
 // Default is the spec that `berth-runtime spec` writes into a new bundle (the
 // same defaults as runc's, so bundles move between the two); Rootless turns a
 // spec into one an unprivileged user can run.
+//
+// FromImage is the spec of `berth run`: an image's config and the run flags
+// (RunOptions) become a spec with Docker's defaults — its 14 capabilities,
+// seccomp profile, masked and read-only paths, /dev, /dev/shm, device rules,
+// sysctls — and the user resolved in the image's /etc/passwd and /etc/group,
+// which the caller reads (safely, inside the rootfs) and passes in. What the
+// spec has no place for (the stop signal, labels, exposed ports) comes back
+// in a Result. For example, `berth run -u app -e A=1 --cap-drop ALL
+// --cap-add NET_BIND_SERVICE IMAGE` is
+//
+//	s, res, err := spec.FromImage(img.Config, spec.RunOptions{
+//		ID:             id,
+//		User:           "app",
+//		Env:            []string{"A=1"},
+//		CapDrop:        []string{"ALL"},
+//		CapAdd:         []string{"NET_BIND_SERVICE"},
+//		HostsPath:      hostsFile,
+//		ResolvConfPath: resolvFile,
+//		DefaultSeccomp: seccomp.DefaultProfile,
+//	}, spec.Users{Passwd: passwd, Group: group})
+//
+// after which s.Process.Args is the image's entrypoint and command,
+// s.Process.User the uid, gid and groups of "app", the bounding set just
+// CAP_NET_BIND_SERVICE, and res.StopSignal the image's STOPSIGNAL or
+// SIGTERM. Every error is errdefs.ErrInvalidArgument naming the input.
 package spec
 
 import (
