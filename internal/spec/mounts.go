@@ -166,5 +166,6 @@ func ImageVolumes(volumes map[string]struct{}, mounts []specs.Mount) []string {
 		}
 		out = append(out, p)
 	}
+	slices.Sort(out)
 	return out
 }
