@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -84,6 +85,10 @@ func Unpack(ctx context.Context, cs *content.Store, sn snapshot.Snapshotter, lay
 		if err := checkMediaType(l); err != nil {
 			return "", fmt.Errorf("unpack layer %d: %w", start+i, err)
 		}
+	}
+	// Absolute: the path goes into the snapshot's label for Cleanup.
+	if opts.LockDir, err = filepath.Abs(opts.LockDir); err != nil {
+		return "", fmt.Errorf("unpack: lock directory: %w", err)
 	}
 	if err := os.MkdirAll(opts.LockDir, 0o700); err != nil {
 		return "", fmt.Errorf("unpack: lock directory: %w", err)
