@@ -173,7 +173,7 @@ func applyTarget(ms []mount.Mount) (string, func() error, error) {
 	case m.Type == "bind" || mount.ParseOptions(m.Options).Bind():
 		return m.Source, func() error { return nil }, nil
 	case m.Type == "overlay":
-		f, err := mount.Detached(detachable(m))
+		f, err := mount.Detached(m)
 		if err != nil {
 			return "", nil, err
 		}

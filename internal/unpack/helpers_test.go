@@ -365,5 +365,5 @@ func detach(ms []mount.Mount) (*os.File, error) {
 	if len(ms) != 1 {
 		return nil, fmt.Errorf("mounts %v: want one", ms)
 	}
-	return mount.Detached(detachable(ms[0]))
+	return mount.Detached(ms[0])
 }

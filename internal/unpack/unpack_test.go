@@ -362,10 +362,3 @@ func TestUnpackDeepChain(t *testing.T) {
 		e.checkView(t, im.chain()[15], tree{"f15": "15", "f14": "", "f0": ""})
 	})
 }
-
-func TestSplitLowerdir(t *testing.T) {
-	got := splitLowerdir(`/a:/b\:c:/d`)
-	if strings.Join(got, "|") != `/a|/b:c|/d` {
-		t.Errorf("splitLowerdir: %q", got)
-	}
-}

@@ -169,7 +169,7 @@ func detachedLongOverlay(m Mount, o Options, attr int) (*os.File, error) {
 			split = append(split, d)
 			continue
 		}
-		for _, l := range strings.Split(v, ":") {
+		for _, l := range splitLowerdir(v) {
 			split = append(split, "lowerdir+="+l)
 		}
 	}
@@ -207,4 +207,24 @@ func mountCloned(m Mount, o Options, attr int) (*os.File, error) {
 		}
 	}
 	return f, nil
+}
+
+// splitLowerdir splits overlay's "a:b:c" at the colons that are not
+// escaped (`\:`), unescaping them.
+func splitLowerdir(v string) []string {
+	var dirs []string
+	var cur strings.Builder
+	for i := 0; i < len(v); i++ {
+		switch {
+		case v[i] == '\\' && i+1 < len(v):
+			i++
+			cur.WriteByte(v[i])
+		case v[i] == ':':
+			dirs = append(dirs, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(v[i])
+		}
+	}
+	return append(dirs, cur.String())
 }

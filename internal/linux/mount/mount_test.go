@@ -141,3 +141,10 @@ func TestDetachedLongLowerdir(t *testing.T) {
 		t.Fatalf("%d mounts before, %d after: something stayed attached", len(before), len(after))
 	}
 }
+
+func TestSplitLowerdir(t *testing.T) {
+	got := splitLowerdir(`/a:/b\:c:/d`)
+	if len(got) != 3 || got[0] != "/a" || got[1] != "/b:c" || got[2] != "/d" {
+		t.Fatalf("splitLowerdir = %q", got)
+	}
+}
