@@ -39,6 +39,7 @@ test-fuzz: ## each fuzz target for $(FUZZTIME) (layer tars, image archives, refe
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/reference
 	$(GO) test -run '^$$' -fuzz '^FuzzOpen$$' -fuzztime $(FUZZTIME) ./internal/linux/pathrs
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/linux/seccomp
+	$(GO) test -run '^$$' -fuzz '^FuzzFromImage$$' -fuzztime $(FUZZTIME) ./internal/spec
 
 test-compat: build ## OCI runtime-tools validation, berth-runtime and runc side by side
 	test/compat/runtime-tools/run.sh
