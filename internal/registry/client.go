@@ -50,6 +50,7 @@ type Client struct {
 	opts         Options
 	base         http.RoundTripper // retry and user agent around opts.Transport
 	insecureBase http.RoundTripper // the same without TLS verification
+	repos        repoCache         // authenticated repos, reused for repoTTL
 }
 
 // Limits on documents read into memory.
@@ -133,6 +134,7 @@ type repo struct {
 	ref    reference.Reference
 	reg    name.Registry
 	client *http.Client
+	key    repoKey // its place in the Client's repoCache
 }
 
 // url returns the address of kind ("manifests" or "blobs") named id.
@@ -146,7 +148,10 @@ const (
 	pushAction = transport.PushScope // push and pull
 )
 
-// repo pings ep's registry and authenticates for action on ep's repository.
+// repo returns a view of ep's repository authenticated for action with the
+// credentials the keychain has for it now: the one authenticated with them
+// in the last repoTTL, if any (one ping of /v2/ and one token per pull, not
+// per blob), or a new one.
 func (c *Client) repo(ctx context.Context, ep endpoint, action string) (*repo, error) {
 	ref := ep.ref
 	var opts []name.Option
@@ -163,6 +168,27 @@ func (c *Client) repo(ctx context.Context, ep endpoint, action string) (*repo, e
 	if err != nil {
 		return nil, fmt.Errorf("credentials for %s: %w", ref.Domain, err)
 	}
+	creds, err := authn.Authorization(ctx, auth)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w", ref.Domain, err)
+	}
+	key := repoKey{registry: registryURL(reg), path: ref.Path, action: action, creds: *creds}
+	r, err := c.repos.get(ctx, key, func() (*repo, error) {
+		return c.authenticate(ctx, reg, base, action, ref, auth)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The cached repo may have been made for another tag or digest of
+	// the same repository: the copy carries this one.
+	cp := *r
+	cp.ref, cp.key = ref, key
+	return &cp, nil
+}
+
+// authenticate pings reg and authenticates with auth for action on ref's
+// repository.
+func (c *Client) authenticate(ctx context.Context, reg name.Registry, base http.RoundTripper, action string, ref reference.Reference, auth authn.Authenticator) (*repo, error) {
 	scope := reg.Repo(ref.Path).Scope(action)
 	t, err := transport.NewWithContext(ctx, reg, auth, base, []string{scope})
 	if err != nil {
@@ -170,6 +196,9 @@ func (c *Client) repo(ctx context.Context, ep endpoint, action string) (*repo, e
 	}
 	return &repo{ref: ref, reg: reg, client: &http.Client{Transport: t}}, nil
 }
+
+// registryURL is reg's scheme and host: what a repoKey names.
+func registryURL(reg name.Registry) string { return reg.Scheme() + "://" + reg.RegistryStr() }
 
 // Backoff returns a retry schedule of steps tries, the first wait d and each
 // next one three times longer.

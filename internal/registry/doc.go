@@ -17,6 +17,14 @@
 //	}
 //	err = c.Push(ctx, store, other, img.Target, progress) // index or manifest, and all below
 //
+// A Client authenticates once per repository, action and credentials, and
+// reuses that for a minute: the manifest, config and layers of a pull share
+// one ping of /v2/ and one token (before, each blob paid its own: for an
+// insecure registry a failed TLS attempt, the plain-http ping, and with token
+// auth a trip to the token server). The credentials are looked up at every
+// request, so a login or logout counts at once; a 401/403 drops the cached
+// authentication.
+//
 // Credentials come from internal/credentials (--authfile, podman's
 // auth.json, docker's config.json, credential helpers); Client.Login checks
 // them against the registry before storing them, Logout forgets them.

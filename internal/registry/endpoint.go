@@ -82,7 +82,11 @@ func (c *Client) pull(ctx context.Context, ref reference.Reference, fn func(r *r
 		if err != nil {
 			return err
 		}
-		return fn(r)
+		err = fn(r)
+		if errdefs.IsFailedPrecondition(err) { // 401/403: credentials may have changed
+			c.repos.forget(r.key, r)
+		}
+		return err
 	}
 	eps := c.endpoints(ref)
 	var tried []string
