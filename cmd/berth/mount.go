@@ -13,8 +13,8 @@ func newImageMountCmd(g *globals) *cobra.Command {
 		Short: "Mount an image's root filesystem read-only and print where",
 		Long: `Mount an image's root filesystem read-only under the runtime root
 (<runroot>/image-mounts/<ID>) and print the path, as podman image mount does.
-It stays mounted until berth image unmount; an image that is mounted cannot
-lose its layers to prune.`,
+It stays mounted until berth image unmount, or until berth rmi removes the
+image; image prune keeps an image that is mounted, and its layers.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := g.open()

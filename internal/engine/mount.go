@@ -11,6 +11,7 @@ import (
 	"github.com/berth-project/berth/internal/image"
 	"github.com/berth-project/berth/internal/linux/mount"
 	"github.com/berth-project/berth/internal/store"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // MountImage mounts the image the user's word s names read-only and
@@ -73,6 +74,25 @@ func (e *Engine) UnmountImage(ctx context.Context, s string) error {
 		if errdefs.IsNotFound(err) {
 			return fmt.Errorf("image %s is not mounted: %w", s, errdefs.ErrNotFound)
 		}
+		return err
+	}
+	return nil
+}
+
+// dropImageMount unmounts the image mount of image ID id, if there is
+// one, and removes its view: an image that goes takes its mount with it,
+// as with podman rmi (else nothing could unmount it any more).
+func (e *Engine) dropImageMount(ctx context.Context, id digest.Digest) error {
+	key, dir := e.imageMount(store.Image{Config: id})
+	if mounted(dir) {
+		if err := mount.Unmount(dir); err != nil {
+			return fmt.Errorf("unmount image %s: %w", shortID(id), err)
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := e.snap.Remove(ctx, key); err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
 	return nil

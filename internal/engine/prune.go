@@ -14,9 +14,9 @@ type PruneResult struct {
 	Reclaimed int64           // bytes
 }
 
-// PruneImages removes dangling images — with all, every image — and then
-// whatever no image needs any more (snapshots, blobs, stale roots and
-// unpacks of dead processes).
+// PruneImages removes dangling images — with all, every image but those
+// mounted by MountImage — and then whatever no image needs any more
+// (snapshots, blobs, stale roots and unpacks of dead processes).
 func (e *Engine) PruneImages(ctx context.Context, all bool) (PruneResult, error) {
 	var res PruneResult
 	var imgs []store.Image
@@ -29,6 +29,9 @@ func (e *Engine) PruneImages(ctx context.Context, all bool) (PruneResult, error)
 	for _, img := range imgs {
 		if img.Name != "" && !all {
 			continue
+		}
+		if _, dir := e.imageMount(img); mounted(dir) {
+			continue // berth image mount keeps it, as it keeps its layers
 		}
 		r, err := e.removeImage(recordKeyWord(img), true)
 		if err != nil {

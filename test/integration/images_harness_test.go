@@ -21,6 +21,7 @@ import (
 //	b.must("pull", "127.0.0.1:5000/berth-test/busybox:1")
 //	out, errs, code := b.run("rmi", "nosuch") // code 125
 //	b.flags = append(b.flags, "--storage-driver", "native") // for the calls after
+//	t.Run("sub", func(t *testing.T) { b := b.with(t); b.must("images") })
 //
 // When the test ends, whatever `berth image mount` left mounted is unmounted
 // (with berth image unmount), and the test fails for each leak it finds:
@@ -51,6 +52,15 @@ func newBerth(t testing.TB) *berthCLI {
 	b.flags = []string{"--root", b.root, "--runroot", b.runroot}
 	t.Cleanup(b.checkLeaks)
 	return b
+}
+
+// with returns b reporting to t (a subtest of b's test): same root, flags
+// and environment, no second leak check.
+func (b *berthCLI) with(t testing.TB) *berthCLI {
+	c := *b
+	c.t = t
+	c.flags = append([]string(nil), b.flags...)
+	return &c
 }
 
 // run runs berth with b.flags and args and returns its stdout, stderr and

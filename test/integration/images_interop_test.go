@@ -87,6 +87,7 @@ func TestImageInteropPodman(t *testing.T) {
 
 	for _, format := range []string{"docker-archive", "oci-archive"} {
 		t.Run("berth save "+format, func(t *testing.T) {
+			b := b.with(t)
 			archive := filepath.Join(dir, "berth-"+format+".tar")
 			b.must("save", "--format", format, "-o", archive, busybox.ref)
 			out := p.must(t, "load", "-i", archive)

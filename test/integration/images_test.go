@@ -393,6 +393,7 @@ func TestPullVariants(t *testing.T) {
 	b := newBerth(t)
 
 	t.Run("by digest", func(t *testing.T) {
+		b := b.with(t)
 		byDigest := busybox.repo + "@" + busybox.img.Digest().String()
 		out := b.must("pull", byDigest)
 		lines := outLines(out)
@@ -468,6 +469,7 @@ func TestImageTagRmi(t *testing.T) {
 	}
 
 	t.Run("names", func(t *testing.T) {
+		b := b.with(t)
 		b.must("tag", busybox.ref, "itest-local/one:1")
 		b.must("tag", busybox.shortID(), "itest-local/two") // by ID; :latest
 		if tags := inspectOne(t, b, busybox.ref).RepoTags; !slices.Equal(tags, []string{busybox.ref, "itest-local/one:1", "itest-local/two:latest"}) {
@@ -500,6 +502,7 @@ func TestImageTagRmi(t *testing.T) {
 	})
 
 	t.Run("dangling", func(t *testing.T) {
+		b := b.with(t)
 		// The tag moves to another image in the registry: the image it
 		// named before, left with no name, dangles.
 		retag := kit.Registry(t) + "/itest/rmi-retag:1"
@@ -538,6 +541,7 @@ func TestImageTagRmi(t *testing.T) {
 	})
 
 	t.Run("collect", func(t *testing.T) {
+		b := b.with(t)
 		out := b.must("rmi", big.ref)
 		if !strings.Contains(out, "Untagged: "+big.ref) || !strings.Contains(out, "Deleted: "+big.id()) {
 			t.Errorf("rmi %s:\n%s", big.ref, out)
@@ -548,7 +552,14 @@ func TestImageTagRmi(t *testing.T) {
 		}
 		checkImageMount(t, b, busybox.ref, busybox.img)
 
-		// By ID with one name: no force needed.
+		// A mounted image: prune keeps it; rmi takes its mount with it.
+		dir := strings.TrimSpace(b.must("image", "mount", busybox.ref))
+		if out := b.must("image", "prune", "-a"); strings.Contains(out, "deleted:") {
+			t.Errorf("image prune -a removed a mounted image:\n%s", out)
+		}
+		if !isMountedOn(t, dir) {
+			t.Fatalf("image prune -a unmounted %s", dir)
+		}
 		b.must("tag", busybox.ref, "itest-local/last:1")
 		if _, errs, code := b.run("rmi", busybox.shortID()); code != 125 {
 			t.Errorf("rmi by ID with 2 names: exit %d (%s), want 125", code, errs)
@@ -559,12 +570,19 @@ func TestImageTagRmi(t *testing.T) {
 				t.Errorf("rmi -f %s: no %q in\n%s", busybox.shortID(), want, out)
 			}
 		}
+		if isMountedOn(t, dir) {
+			t.Errorf("rmi of a mounted image left its mount %s", dir)
+		}
+		if n := entryCount(t, filepath.Join(b.runroot, "image-mounts")); n != 0 {
+			t.Errorf("rmi of a mounted image left %d mount points", n)
+		}
 		if s, n := snapshotCount(t, b), blobCount(t, b); s != 0 || n != 0 {
 			t.Errorf("after the last image went: %d snapshots, %d blobs; want none", s, n)
 		}
 	})
 
 	t.Run("prune all", func(t *testing.T) {
+		b := b.with(t)
 		b.must("pull", busybox.ref)
 		b.must("tag", busybox.ref, "itest-local/pruned:1")
 		df := systemDFImages(t, b)
@@ -625,6 +643,7 @@ func TestImagesFormat(t *testing.T) {
 	imported := importedID[len("sha256:"):][:12]
 
 	t.Run("template", func(t *testing.T) {
+		b := b.with(t)
 		got := outLines(b.must("images", "--format", "{{.Repository}}:{{.Tag}}"))
 		want := []string{"itest-local/imported:1", busybox.ref, "itest-local/bb:latest"}
 		if !slices.Equal(got, want) {
@@ -640,6 +659,7 @@ func TestImagesFormat(t *testing.T) {
 	})
 
 	t.Run("json", func(t *testing.T) {
+		b := b.with(t)
 		lines := outLines(b.must("images", "--format", "json"))
 		if len(lines) != 3 {
 			t.Fatalf("images --format json: %d lines, want 3:\n%s", len(lines), strings.Join(lines, "\n"))
@@ -663,6 +683,7 @@ func TestImagesFormat(t *testing.T) {
 	})
 
 	t.Run("quiet digests no-trunc", func(t *testing.T) {
+		b := b.with(t)
 		if got := outLines(b.must("images", "-q")); !slices.Equal(got, []string{imported, busybox.shortID()}) {
 			t.Errorf("images -q: %q, want each ID once: %s %s", got, imported, busybox.shortID())
 		}
@@ -679,6 +700,7 @@ func TestImagesFormat(t *testing.T) {
 	})
 
 	t.Run("filters", func(t *testing.T) {
+		b := b.with(t)
 		for _, tc := range []struct {
 			args []string
 			want []string
@@ -708,6 +730,7 @@ func TestImagesFormat(t *testing.T) {
 	})
 
 	t.Run("inspect", func(t *testing.T) {
+		b := b.with(t)
 		if out := b.must("inspect", "-f", "{{.Id}}", busybox.ref); out != busybox.id()+"\n" {
 			t.Errorf("inspect -f {{.Id}}: %q, want %s", out, busybox.id())
 		}
@@ -972,6 +995,7 @@ func TestImageSaveLoad(t *testing.T) {
 
 	for _, format := range []string{"docker-archive", "oci-archive"} {
 		t.Run(format, func(t *testing.T) {
+			b := b.with(t)
 			archive := filepath.Join(dir, format+".tar")
 			if out := b.must("save", "--format", format, "-o", archive, busybox.ref, big.ref); out != "" {
 				t.Errorf("save -o printed %q", out)
@@ -995,6 +1019,7 @@ func TestImageSaveLoad(t *testing.T) {
 	}
 
 	t.Run("stdout by ID", func(t *testing.T) {
+		b := b.with(t)
 		// Saved by ID: no name, loaded as a dangling image.
 		out := b.must("save", busybox.shortID())
 		fresh := newBerth(t)
@@ -1013,6 +1038,7 @@ func TestImageSaveLoad(t *testing.T) {
 	})
 
 	t.Run("errors", func(t *testing.T) {
+		b := b.with(t)
 		if _, errs, code := b.run("save", "-o", filepath.Join(dir, "x.tar"), "itest-local/nosuch:1"); code != 125 || !strings.Contains(errs, "itest-local/nosuch:1") {
 			t.Errorf("save of an unknown image: exit %d, %s", code, errs)
 		}
