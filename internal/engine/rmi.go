@@ -18,8 +18,8 @@ type RemoveResult struct {
 
 // RemoveImage takes the name s off its image, or — when s is an image ID
 // — every name; an image left with no name is deleted, with its image
-// mount, and what only it used (snapshots, blobs) is collected. An ID with several names needs
-// force, as in docker.
+// mount, and what only it used (snapshots, blobs) is collected. An ID
+// with several names needs force, as in docker.
 func (e *Engine) RemoveImage(ctx context.Context, s string, force bool) (RemoveResult, error) {
 	res, err := e.removeImage(s, force)
 	for _, id := range res.Deleted {
