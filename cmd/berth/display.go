@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/berth-project/berth/internal/progress"
 	"github.com/berth-project/berth/internal/unpack"
@@ -41,6 +42,9 @@ func newPushDisplay(w io.Writer, quiet bool) pushDisplay {
 }
 
 func (d pushDisplay) update(desc ocispec.Descriptor, current, total int64, exists bool) {
+	if !isLayer(desc.MediaType) {
+		return // docker shows layers only, not the config or manifests
+	}
 	id := desc.Digest.String()
 	switch {
 	case exists:
@@ -52,4 +56,10 @@ func (d pushDisplay) update(desc ocispec.Descriptor, current, total int64, exist
 	default:
 		d.Update(id, progress.Pushing, current, total)
 	}
+}
+
+// isLayer reports whether mediaType is an OCI or Docker layer's.
+func isLayer(mediaType string) bool {
+	return strings.Contains(mediaType, ".layer.") || strings.Contains(mediaType, ".rootfs.diff.") ||
+		strings.Contains(mediaType, ".rootfs.foreign.")
 }

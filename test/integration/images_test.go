@@ -849,6 +849,11 @@ func TestImagePush(t *testing.T) {
 	if lines[0] != "The push refers to repository ["+repo+"]" || !strings.HasPrefix(lines[len(lines)-1], "1: digest: "+busybox.img.Digest().String()+" size: ") {
 		t.Errorf("push %s:\n%s", repo+":1", out)
 	}
+	// docker's display: one line per layer, not the config or manifest.
+	if got, want := lines[1:len(lines)-1], []string{pullLayerID(busybox.img, 0) + ": Pushed"}; !slices.Equal(got, want) &&
+		!slices.Equal(got, []string{pullLayerID(busybox.img, 0) + ": Layer already exists"}) {
+		t.Errorf("push %s: progress %q, want %q or already exists", repo+":1", got, want)
+	}
 	want := repo + "@" + skopeoDigest(t, repo+":1", "")
 	if rd := inspectOne(t, b, repo+":1").RepoDigests; !slices.Contains(rd, want) {
 		t.Errorf("RepoDigests %q; skopeo inspect says %s", rd, want)
