@@ -257,6 +257,9 @@ func TestImagePull(t *testing.T) {
 
 			// The big image's bottom layer is busybox's: not fetched again.
 			out = b.must("pull", big.ref)
+			if strings.ContainsAny(out, "\r\x1b") {
+				t.Errorf("pull to a pipe wrote terminal controls: %q", out)
+			}
 			if states := pullStates(out, pullLayerID(big.img, 0)); !slices.Equal(states, []string{"Already exists"}) {
 				t.Errorf("pull %s: shared layer states %q, want [Already exists]\n%s", big.ref, states, out)
 			}
