@@ -13,6 +13,7 @@ import (
 	"github.com/berth-project/berth/internal/reference"
 	"github.com/berth-project/berth/internal/store"
 	"github.com/berth-project/berth/internal/unpack"
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -119,6 +120,13 @@ func (e *Engine) adopt(ctx context.Context, name string, target ocispec.Descript
 	if err != nil {
 		return store.Image{}, err
 	}
+	// Until it is recorded, the image's root and snapshots are this
+	// process's to keep from GC.
+	release, err := e.holdContent(append([]digest.Digest{target.Digest}, image.ChainIDs(cfg.RootFS.DiffIDs)...)...)
+	if err != nil {
+		return store.Image{}, err
+	}
+	defer release()
 	if _, err := e.unpack(ctx, m.Layers, cfg.RootFS.DiffIDs, unpack.Options{
 		Fetch: func(ctx context.Context, desc ocispec.Descriptor) error {
 			if _, err := e.content.Info(desc.Digest); err != nil {

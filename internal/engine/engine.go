@@ -11,6 +11,7 @@
 //	berth.db                 metadata (internal/store): images, later containers, volumes
 //	content/                 blobs by digest (internal/content), GC roots
 //	snapshots/<driver>/      unpacked layers by chain ID (internal/snapshot/…)
+//	gc.lock                  shared while a process takes its root, exclusive while GC runs (gclock.go)
 //
 // and under Config.RunRoot (/run/berth): unpack/<driver>/, the locks of
 // unpacks in progress (internal/unpack).
@@ -20,7 +21,8 @@
 // that target — added before the first record, removed after the last, so
 // a crash between the two leaves a root too many, which prune reconciles,
 // never a record whose blobs can be collected — and "pull/<pid>/…" while a
-// pull runs.
+// pull, load or import runs; that root also names the chain IDs of the
+// snapshots the process unpacks or reuses, which GC spares too.
 package engine
 
 import (

@@ -38,6 +38,17 @@ type GCResult struct {
 // content roots, then snapshots, then blobs.
 func (e *Engine) collect(ctx context.Context) (GCResult, error) {
 	var res GCResult
+	unlock, err := e.lockGC(true)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	// The roots before the records: a pull drops its root only after it
+	// has recorded its image, so what it needs is in one or the other.
+	roots, err := e.content.Roots()
+	if err != nil {
+		return res, err
+	}
 	var images []store.Image
 	if err := e.db.View(func(tx *store.Tx) (err error) {
 		images, err = tx.Images()
@@ -45,7 +56,7 @@ func (e *Engine) collect(ctx context.Context) (GCResult, error) {
 	}); err != nil {
 		return res, err
 	}
-	busy, err := e.reconcileRoots(images)
+	busy, leased, err := e.reconcileRoots(roots, images)
 	if err != nil {
 		return res, err
 	}
@@ -55,7 +66,7 @@ func (e *Engine) collect(ctx context.Context) (GCResult, error) {
 	if err := e.cleanupImageMounts(ctx); err != nil {
 		return res, err
 	}
-	n, size, err := e.collectSnapshots(ctx, images)
+	n, size, err := e.collectSnapshots(ctx, images, leased)
 	res.Snapshots, res.Reclaimed = n, size
 	if err != nil {
 		return res, err
@@ -78,39 +89,50 @@ func (e *Engine) collect(ctx context.Context) (GCResult, error) {
 
 // reconcileRoots drops content roots nothing stands behind any more: an
 // image root whose target no record has (a crash between the record's
-// removal and its root's), a pull root of a process that is gone. It
-// reports whether a pull, load or import is at work in another process.
-func (e *Engine) reconcileRoots(images []store.Image) (busy bool, err error) {
+// removal and its root's) and no live process holds, a pull root of a
+// process that is gone. It reports whether a pull, load or import is at
+// work in another process, and what those hold (blobs and chain IDs).
+func (e *Engine) reconcileRoots(roots []content.Root, images []store.Image) (busy bool, leased map[digest.Digest]bool, err error) {
 	targets := map[string]bool{}
 	for _, img := range images {
 		targets[imageRoot(img.Target.Digest)] = true
 	}
-	roots, err := e.content.Roots()
-	if err != nil {
-		return false, err
+	leased = map[digest.Digest]bool{}
+	var stale []string
+	for _, r := range roots {
+		if !strings.HasPrefix(r.Name, "pull/") {
+			continue
+		}
+		if !ownerAlive(strings.TrimPrefix(r.Name, "pull/")) {
+			stale = append(stale, r.Name)
+			continue
+		}
+		busy = true
+		for _, d := range r.Digests {
+			leased[d] = true
+		}
 	}
 	for _, r := range roots {
-		stale := false
-		switch {
-		case strings.HasPrefix(r.Name, "image/"):
-			stale = !targets[r.Name]
-		case strings.HasPrefix(r.Name, "pull/"):
-			stale = !ownerAlive(strings.TrimPrefix(r.Name, "pull/"))
-			busy = busy || !stale
-		}
-		if stale {
-			if err := e.content.RemoveRoot(r.Name); err != nil && !errdefs.IsNotFound(err) {
-				return busy, err
-			}
+		d, ok := strings.CutPrefix(r.Name, "image/")
+		if ok && !targets[r.Name] && !leased[digest.Digest(d)] {
+			stale = append(stale, r.Name)
 		}
 	}
-	return busy, nil
+	for _, name := range stale {
+		if err := e.content.RemoveRoot(name); err != nil && !errdefs.IsNotFound(err) {
+			return busy, leased, err
+		}
+	}
+	return busy, leased, nil
 }
 
-// collectSnapshots removes committed snapshots no image's chain needs,
-// children before parents.
-func (e *Engine) collectSnapshots(ctx context.Context, images []store.Image) (int, int64, error) {
+// collectSnapshots removes committed snapshots no image's chain needs and
+// no live process holds (leased), children before parents.
+func (e *Engine) collectSnapshots(ctx context.Context, images []store.Image, leased map[digest.Digest]bool) (int, int64, error) {
 	live := map[string]bool{}
+	for d := range leased {
+		live[d.String()] = true
+	}
 	for _, img := range images {
 		ids, err := e.chainIDs(img)
 		if err != nil {

@@ -52,11 +52,14 @@ func (e *Engine) Pull(ctx context.Context, name string, opts PullOptions) (PullR
 	}
 	// The pull's own root keeps what it fetches alive until the image
 	// record (and its root) exists: every blob by digest, so that a GC in
-	// another process spares them even before the manifest is stored.
+	// another process spares them even before the manifest is stored, and
+	// every snapshot by chain ID, so that GC spares the layers it unpacks
+	// or finds unpacked.
 	held := []digest.Digest{got.Descriptor.Digest, got.Manifest.Config.Digest}
 	for _, l := range got.Manifest.Layers {
 		held = append(held, l.Digest)
 	}
+	held = append(held, image.ChainIDs(cfg.RootFS.DiffIDs)...)
 	release, err := e.holdContent(held...)
 	if err != nil {
 		return PullResult{}, err
@@ -142,10 +145,17 @@ func (e *Engine) putBlob(desc ocispec.Descriptor, b []byte) error {
 	return nil
 }
 
-// holdContent keeps ds (and what they reach) from GC until release.
+// holdContent keeps ds — blobs (and what they reach) and snapshots by
+// chain ID — from GC until release.
 func (e *Engine) holdContent(ds ...digest.Digest) (release func(), err error) {
 	name := pullRoot()
-	if err := e.content.AddRoot(name, ds...); err != nil {
+	unlock, err := e.lockGC(false)
+	if err != nil {
+		return nil, err
+	}
+	err = e.content.AddRoot(name, ds...)
+	unlock()
+	if err != nil {
 		return nil, err
 	}
 	return func() { _ = e.content.RemoveRoot(name) }, nil
