@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/berth-project/berth/internal/content"
 	"github.com/berth-project/berth/internal/errdefs"
@@ -44,18 +45,38 @@ func (c *Client) Ingest(ctx context.Context, store *content.Store, ref reference
 // IngestProgress is Ingest, calling progress (if not nil) with the bytes
 // of the blob stored so far as they arrive, a resumed ingest's offset
 // included.
+//
+// A body that breaks off (the connection reset or closed mid-blob) is
+// resumed where it stopped, as often as Options.Backoff retries a request;
+// a request that fails outright has had its retries in the transport.
 func (c *Client) IngestProgress(ctx context.Context, store *content.Store, ref reference.Reference, desc ocispec.Descriptor, progress func(current int64)) error {
 	if _, err := store.Info(desc.Digest); err == nil {
 		return nil
 	}
-	return store.Ingest(desc.Digest.String(), desc.Digest, desc.Size, func(offset int64) (io.ReadCloser, error) {
-		rc, err := c.open(ctx, ref, desc, offset)
-		if err != nil || progress == nil {
-			return rc, err
+	backoff := c.opts.Backoff
+	for {
+		reading := false
+		err := store.Ingest(desc.Digest.String(), desc.Digest, desc.Size, func(offset int64) (io.ReadCloser, error) {
+			rc, err := c.open(ctx, ref, desc, offset)
+			if err != nil {
+				return nil, err
+			}
+			reading = true
+			if progress == nil {
+				return rc, nil
+			}
+			progress(offset)
+			return &progressReader{ReadCloser: rc, n: offset, report: progress}, nil
+		})
+		if err == nil || !reading || !transient(err) || backoff.Steps <= 1 {
+			return err
 		}
-		progress(offset)
-		return &progressReader{ReadCloser: rc, n: offset, report: progress}, nil
-	})
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff.Step()):
+		}
+	}
 }
 
 // progressReader reports the running count of bytes read through it.

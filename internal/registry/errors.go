@@ -41,8 +41,12 @@ func classify(what string, err error) error {
 	switch {
 	case errors.As(err, &terr):
 		hint := ""
-		if terr.StatusCode == http.StatusUnauthorized {
+		switch {
+		case terr.StatusCode == http.StatusUnauthorized:
 			hint = " (401 unauthorized: check the credentials for this registry)"
+		case errors.Is(statusClass(terr.StatusCode), errdefs.ErrUnavailable):
+			// The registry's own message may hide that it failed.
+			hint = fmt.Sprintf(" (registry answered %d %s)", terr.StatusCode, http.StatusText(terr.StatusCode))
 		}
 		return fmt.Errorf("%s%s: %w: %w", what, hint, statusClass(terr.StatusCode), err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

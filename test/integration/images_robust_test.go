@@ -10,6 +10,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -781,6 +782,252 @@ func TestImageRobustConcurrent(t *testing.T) {
 				t.Errorf("round %d: images after a pull of its own: %v", round, ids)
 			}
 			rbPruneAll(t, b)
+		}
+	})
+}
+
+// --- registries that fail -------------------------------------------------------
+
+// rbFailed checks a command that must fail as berth fails: exit 125, and
+// stderr holding each of wants (case-insensitive).
+func rbFailed(t testing.TB, what string, stdout, stderr string, code int, wants ...string) {
+	t.Helper()
+	t.Logf("%s: %s", what, strings.TrimSpace(stderr))
+	if code != 125 {
+		t.Errorf("%s: exit %d, want 125\n%s%s", what, code, stdout, stderr)
+	}
+	for _, w := range wants {
+		if !strings.Contains(strings.ToLower(stderr), strings.ToLower(w)) {
+			t.Errorf("%s: error does not say %q:\n%s", what, w, stderr)
+		}
+	}
+}
+
+// rbNothingPulled checks that a failed pull left no image, no snapshot, no
+// layer blob and no ingest (a partial ingest, kept to resume, goes with
+// the prune that follows), and that `image prune` then empties the root.
+func rbNothingPulled(t testing.TB, b *berthCLI, img kit.Image) {
+	t.Helper()
+	if out := b.must("images", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("images after a failed pull: %s", out)
+	}
+	if ds := rbSnapshotDirs(b); len(ds) > 0 {
+		t.Errorf("snapshot directories after a failed pull: %v", ds)
+	}
+	for _, l := range img.Layers {
+		if rbHasBlob(b, l.Digest) {
+			t.Errorf("layer blob %s stored by a failed pull", l.Digest)
+		}
+	}
+	b.must("image", "prune")
+	rbEmpty(t, b)
+}
+
+// TestImageRobustRegistry pulls from registries that answer wrong.
+func TestImageRobustRegistry(t *testing.T) {
+	im := robustSeed(t)
+	layer := im.busybox.Layers[0]
+
+	t.Run("not-found", func(t *testing.T) {
+		b := newBerth(t)
+		for _, ref := range []string{kit.Registry(t) + "/itest/robust-nosuch:1", kit.Registry(t) + "/itest/robust-busybox:nosuch"} {
+			out, errs, code := b.run("pull", ref)
+			rbFailed(t, "pull "+ref, out, errs, code, ref, "not found")
+		}
+		rbEmpty(t, b)
+	})
+
+	t.Run("down", func(t *testing.T) {
+		b := newBerth(t)
+		ref := rbFreePort(t) + "/itest/robust:1"
+		out, errs, code := b.run("pull", ref)
+		rbFailed(t, "pull "+ref, out, errs, code, strings.Split(ref, "/")[0], "connection refused")
+		rbEmpty(t, b)
+	})
+
+	t.Run("unauthorized", func(t *testing.T) {
+		b := newBerth(t)
+		home := t.TempDir()
+		b.env = []string{"HOME=" + home, "DOCKER_CONFIG=" + home, "XDG_RUNTIME_DIR=" + home, "REGISTRY_AUTH_FILE=" + filepath.Join(home, "none.json")}
+		ref := kit.AuthRegistry(t) + "/itest/robust-busybox:1"
+		out, errs, code := b.run("pull", ref)
+		rbFailed(t, "pull "+ref+" without credentials", out, errs, code, ref, "401", "unauthorized")
+		authfile := filepath.Join(home, "auth.json")
+		out, errs, code = b.run("--authfile", authfile, "login", "-u", "berth", "-p", "wrong", kit.AuthRegistry(t))
+		rbFailed(t, "login with a wrong password", out, errs, code, kit.AuthRegistry(t))
+		if _, err := os.Stat(authfile); err == nil {
+			b, _ := os.ReadFile(authfile)
+			if strings.Contains(string(b), kit.AuthRegistry(t)) {
+				t.Errorf("a failed login wrote credentials: %s", b)
+			}
+		}
+		rbEmpty(t, b)
+	})
+
+	// The rest go through a proxy in front of 127.0.0.1:5000 that
+	// misbehaves as each case says.
+	pull := func(t *testing.T, hook func(w http.ResponseWriter, r *http.Request) bool) (*berthCLI, *robustProxy, string, string, string, int) {
+		b := newBerth(t)
+		p := newRobustProxy(t)
+		p.setHook(hook)
+		ref := p.host() + "/" + im.bbRepo
+		out, errs, code := b.run("pull", ref)
+		return b, p, ref, out, errs, code
+	}
+	// failing answers 500 to the first n GETs of the layer (all if n < 0).
+	failing := func(n int) func(w http.ResponseWriter, r *http.Request) bool {
+		var mu sync.Mutex
+		seen := 0
+		return func(w http.ResponseWriter, r *http.Request) bool {
+			if !rbIsBlobGet(r, layer.Digest) {
+				return false
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen++; n >= 0 && seen > n {
+				return false
+			}
+			http.Error(w, `{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}`, http.StatusInternalServerError)
+			return true
+		}
+	}
+
+	t.Run("500-then-ok", func(t *testing.T) {
+		b, p, ref, _, errs, code := pull(t, failing(2))
+		if code != 0 {
+			t.Fatalf("pull %s through two 500s: exit %d: %s", ref, code, errs)
+		}
+		if n := len(p.requests("GET", "/blobs/"+layer.Digest.String())); n != 3 {
+			t.Errorf("%d GETs of the layer, want 3 (two 500s, then the blob)", n)
+		}
+		rbImagesWhole(t, b, im.trees())
+		rbPruneAll(t, b)
+	})
+
+	t.Run("500-always", func(t *testing.T) {
+		b, p, ref, out, errs, code := pull(t, failing(-1))
+		rbFailed(t, "pull "+ref+" from a registry failing with 500", out, errs, code, ref, "500")
+		if n := len(p.requests("GET", "/blobs/"+layer.Digest.String())); n < 2 {
+			t.Errorf("%d GETs of the layer: not retried", n)
+		}
+		rbNothingPulled(t, b, im.busybox)
+	})
+
+	t.Run("flipped-byte", func(t *testing.T) {
+		b, _, ref, out, errs, code := pull(t, func(w http.ResponseWriter, r *http.Request) bool {
+			if !rbIsBlobGet(r, layer.Digest) {
+				return false
+			}
+			body, hdr, err := rbUpstreamBlob(r.URL.Path)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return true
+			}
+			body[len(body)/2] ^= 0x20
+			w.Header().Set("Content-Type", hdr.Get("Content-Type"))
+			w.Header().Set("Docker-Content-Digest", hdr.Get("Docker-Content-Digest"))
+			_, _ = w.Write(body)
+			return true
+		})
+		rbFailed(t, "pull "+ref+" of a blob with a flipped byte", out, errs, code, ref, "digest", layer.Digest.String())
+		if in := rbIngests(b); len(in) > 0 {
+			t.Errorf("ingests of bad bytes kept: %v", in)
+		}
+		rbNothingPulled(t, b, im.busybox)
+	})
+
+	t.Run("cut-once", func(t *testing.T) {
+		// The first GET of the layer ends half-way: the pull retries and
+		// resumes where the cut left it.
+		var once sync.Once
+		b, p, ref, _, errs, code := pull(t, func(w http.ResponseWriter, r *http.Request) bool {
+			if !rbIsBlobGet(r, layer.Digest) {
+				return false
+			}
+			cut := false
+			once.Do(func() { cut = true })
+			if !cut {
+				return false
+			}
+			body, hdr, err := rbUpstreamBlob(r.URL.Path)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return true
+			}
+			rbServeCut(w, hdr, body, len(body)/2)
+			return true
+		})
+		if code != 0 {
+			t.Fatalf("pull %s through a body cut half-way: exit %d: %s", ref, code, errs)
+		}
+		if rs := p.requests("/blobs/"+layer.Digest.String(), "range=bytes="); len(rs) != 1 {
+			t.Errorf("the cut download was not resumed with one Range request: %v", p.requests("/blobs/"+layer.Digest.String()))
+		}
+		rbImagesWhole(t, b, im.trees())
+		rbPruneAll(t, b)
+	})
+
+	t.Run("cut-always", func(t *testing.T) {
+		b, p, ref, out, errs, code := pull(t, func(w http.ResponseWriter, r *http.Request) bool {
+			if !rbIsBlobGet(r, layer.Digest) {
+				return false
+			}
+			body, hdr, err := rbUpstreamBlob(r.URL.Path)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return true
+			}
+			rbServeCut(w, hdr, body, 1000)
+			return true
+		})
+		rbFailed(t, "pull "+ref+" from a registry that always cuts the layer", out, errs, code, ref, layer.Digest.String(), "unexpected EOF")
+		if rs := p.requests("/blobs/"+layer.Digest.String(), "range=bytes=1000-"); len(rs) < 1 {
+			t.Errorf("the cut download was not resumed: %v", p.requests("/blobs/"+layer.Digest.String()))
+		}
+		rbNothingPulled(t, b, im.busybox)
+	})
+
+	manifest := func(body []byte, mediaType string) func(w http.ResponseWriter, r *http.Request) bool {
+		return func(w http.ResponseWriter, r *http.Request) bool {
+			if !strings.Contains(r.URL.Path, "/manifests/") {
+				return false
+			}
+			w.Header().Set("Content-Type", mediaType)
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			if r.Method != http.MethodHead {
+				_, _ = w.Write(body)
+			}
+			return true
+		}
+	}
+
+	t.Run("garbage-manifest", func(t *testing.T) {
+		b, _, ref, out, errs, code := pull(t, manifest([]byte("{\"schemaVersion\": 2, \x00garbage"), "application/vnd.oci.image.manifest.v1+json"))
+		rbFailed(t, "pull "+ref+" of a garbage manifest", out, errs, code, ref, "not a valid manifest")
+		rbNothingPulled(t, b, im.busybox)
+	})
+
+	t.Run("ambiguous-manifest", func(t *testing.T) {
+		// A manifest that is an index as well (the CVE-2021-41190 class):
+		// which one a client takes must not depend on the client.
+		raw, err := os.ReadFile(filepath.Join(im.busybox.Layout, "blobs", "sha256", im.busybox.Manifest.Digest.Encoded()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		delete(doc, "mediaType") // so that only the shape can tell
+		doc["manifests"] = []any{map[string]any{
+			"mediaType": "application/vnd.oci.image.manifest.v1+json",
+			"digest":    im.big.Manifest.Digest.String(), "size": im.big.Manifest.Size,
+		}}
+		both, _ := json.Marshal(doc)
+		for _, mt := range []string{"application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json"} {
+			b, _, ref, out, errs, code := pull(t, manifest(both, mt))
+			rbFailed(t, "pull "+ref+" of a manifest and index in one ("+mt+")", out, errs, code, ref, "ambiguous", "both manifests and layers")
+			rbNothingPulled(t, b, im.busybox)
 		}
 	})
 }
