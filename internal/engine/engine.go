@@ -73,6 +73,9 @@ func Open(cfg Config) (*Engine, error) {
 	if cfg.RunRoot == "" {
 		cfg.RunRoot = DefaultRunRoot
 	}
+	if err := checkDriver(cfg.StorageDriver); err != nil {
+		return nil, err // before the root is made: bad input leaves nothing
+	}
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("storage root: %w", err)
 	}
@@ -121,7 +124,7 @@ func (e *Engine) pickDriver() (string, error) {
 		return e.cfg.StorageDriver, nil
 	case "":
 	default:
-		return "", fmt.Errorf("storage driver %q: want overlay or native: %w", e.cfg.StorageDriver, errdefs.ErrInvalidArgument)
+		return "", checkDriver(e.cfg.StorageDriver)
 	}
 	for _, d := range []string{"overlay", "native"} {
 		if _, err := os.Stat(filepath.Join(e.cfg.Root, "snapshots", d)); err == nil {
@@ -132,6 +135,16 @@ func (e *Engine) pickDriver() (string, error) {
 		return "native", nil
 	}
 	return "overlay", nil
+}
+
+// checkDriver refuses a storage driver name other than overlay, native or
+// "" (the default).
+func checkDriver(name string) error {
+	switch name {
+	case "", "overlay", "native":
+		return nil
+	}
+	return fmt.Errorf("storage driver %q: want overlay or native: %w", name, errdefs.ErrInvalidArgument)
 }
 
 // Close releases the engine's resources.

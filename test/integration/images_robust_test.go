@@ -1031,3 +1031,133 @@ func TestImageRobustRegistry(t *testing.T) {
 		}
 	})
 }
+
+// --- bad input ------------------------------------------------------------------
+
+// rbUntouched checks that b's root holds nothing a command could have left:
+// no image record, blob, ingest, content root or snapshot.
+func rbUntouched(t testing.TB, b *berthCLI) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(b.root, "berth.db")); errors.Is(err, os.ErrNotExist) {
+		return // not even created
+	}
+	rbEmpty(t, b)
+}
+
+// TestImageRobustBadInput gives berth what it must refuse: exit 125, an
+// error naming the input, and nothing left behind.
+func TestImageRobustBadInput(t *testing.T) {
+	im := robustSeed(t)
+
+	t.Run("references", func(t *testing.T) {
+		b := newBerth(t)
+		for _, ref := range []string{"UPPER/case", "a::b", "busybox@sha256:123", ""} {
+			out, errs, code := b.run("pull", ref)
+			rbFailed(t, fmt.Sprintf("pull %q", ref), out, errs, code, "invalid")
+			if ref != "" && !strings.Contains(errs, ref) {
+				t.Errorf("pull %q: the error does not name it: %s", ref, errs)
+			}
+		}
+		rbUntouched(t, b)
+	})
+
+	t.Run("platform", func(t *testing.T) {
+		b := newBerth(t)
+		for _, p := range []string{"bogus", "linux/", "/amd64", "linux/amd64/v8/x"} {
+			out, errs, code := b.run("pull", "--platform", p, im.busyboxRef)
+			rbFailed(t, "pull --platform "+p, out, errs, code, "platform", p)
+		}
+		out, errs, code := b.run("pull", "--platform", "linux/s390x", im.busyboxRef)
+		rbFailed(t, "pull --platform linux/s390x of an image for the host", out, errs, code, "s390x")
+		rbUntouched(t, b)
+	})
+
+	t.Run("storage-driver", func(t *testing.T) {
+		b := newBerth(t)
+		b.flags = append(b.flags, "--storage-driver", "zfs")
+		out, errs, code := b.run("images")
+		rbFailed(t, "--storage-driver zfs images", out, errs, code, "zfs")
+		if _, err := os.Stat(b.root); err == nil {
+			left, _ := filepath.Glob(filepath.Join(b.root, "*"))
+			t.Errorf("--storage-driver zfs created the root %s: %v", b.root, left)
+		}
+	})
+
+	t.Run("save-unknown", func(t *testing.T) {
+		b := newBerth(t)
+		b.must("pull", "-q", im.busyboxRef)
+		dir := t.TempDir()
+		dest := filepath.Join(dir, "out.tar")
+		out, errs, code := b.run("save", "-o", dest, im.busyboxRef, "itest/robust-nosuch:1")
+		rbFailed(t, "save of an unknown image", out, errs, code, "itest/robust-nosuch")
+		if left, _ := os.ReadDir(dir); len(left) > 0 {
+			t.Errorf("save of an unknown image left %v in the -o directory", left)
+		}
+		rbPruneAll(t, b)
+	})
+
+	t.Run("load-bad-archives", func(t *testing.T) {
+		src := newBerth(t)
+		src.must("pull", "-q", im.busyboxRef)
+		dir := t.TempDir()
+		good := filepath.Join(dir, "good.tar")
+		src.must("save", "-o", good, im.busyboxRef)
+		rbPruneAll(t, src)
+		whole, err := os.ReadFile(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs := map[string][]byte{
+			"text":        []byte("this is not an archive\n"),
+			"empty":       nil,
+			"truncated":   whole[:len(whole)/2],
+			"no-manifest": whole[:4096], // a tar cut after its first entries
+		}
+		b := newBerth(t)
+		for name, data := range inputs {
+			p := filepath.Join(dir, name+".tar")
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errs, code := b.run("load", "-i", p)
+			rbFailed(t, "load -i "+name, out, errs, code)
+			rbUntouched(t, b)
+		}
+		out, errs, code := b.run("load", "-i", filepath.Join(dir, "nosuch.tar"))
+		rbFailed(t, "load -i of a missing file", out, errs, code, "nosuch.tar")
+		// And the whole archive still loads.
+		b.must("load", "-i", good)
+		rbImagesWhole(t, b, im.trees())
+		rbPruneAll(t, b)
+	})
+
+	t.Run("unknown-images", func(t *testing.T) {
+		b := newBerth(t)
+		b.must("pull", "-q", im.busyboxRef)
+		before := b.must("images", "--no-trunc")
+		for _, args := range [][]string{
+			{"rmi", "itest/robust-nosuch:1"},
+			{"rmi", "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+			{"tag", "itest/robust-nosuch:1", "itest/robust-x:1"},
+			{"image", "mount", "itest/robust-nosuch:1"},
+		} {
+			out, errs, code := b.run(args...)
+			rbFailed(t, strings.Join(args, " "), out, errs, code, args[len(args)-1-btoi(args[0] == "tag")])
+		}
+		for _, name := range []string{"UPPER/case", "a::b", "itest/x@sha256:" + strings.Repeat("0", 64), "itest/x:" + strings.Repeat("t", 200)} {
+			out, errs, code := b.run("tag", im.busyboxRef, name)
+			rbFailed(t, "tag to "+name, out, errs, code, name)
+		}
+		if after := b.must("images", "--no-trunc"); after != before {
+			t.Errorf("refused commands changed the images:\n%s\nto\n%s", before, after)
+		}
+		rbPruneAll(t, b)
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
