@@ -8,7 +8,7 @@ export GOFLAGS
 RUNTIME_PKG := ./cmd/berth-runtime
 FUZZTIME    ?= 10s
 
-.PHONY: help deps demo build probe test test-unit test-root test-fuzz test-compat test-cgroup2 lint bench install clean
+.PHONY: help deps demo build probe test test-unit test-root test-fuzz test-compat test-cgroup2 lint bench bench-pull install clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -56,6 +56,9 @@ lint: ## gofmt, go vet
 
 bench: build ## berth-runtime vs runc: run, lifecycle (with and without seccomp), exec latency, peak RSS
 	bench/runtime.sh
+
+bench-pull: build ## berth pull vs podman pull and skopeo copy: cold and warm, from the local registry
+	NO_BUILD=1 bench/pull.sh
 
 install: build ## install the binaries under $(PREFIX)/bin
 	install -m 0755 $(BIN)/berth-runtime $(PREFIX)/bin/berth-runtime
