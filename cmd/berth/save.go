@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-project/berth/internal/engine"
 )
@@ -46,9 +49,39 @@ read; oci-archive is an OCI image layout in a tar (skopeo's oci-archive:).`,
 	return cmd
 }
 
-// writeFileAtomic writes path through fill: a temporary file beside it,
-// renamed into place only when fill succeeds.
+// writeFileAtomic writes path through fill: an unnamed file (O_TMPFILE)
+// in path's directory, given a name only when fill succeeds, so that a save
+// that fails or is killed leaves nothing. Where the filesystem has no
+// O_TMPFILE, a temporary file beside path is renamed into place instead.
 func writeFileAtomic(path string, fill func(io.Writer) error) error {
+	dir := dirOf(path)
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return writeFileRenamed(path, fill)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if err := fill(f); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	// Link it under a temporary name, then rename over path (linkat
+	// cannot replace a file).
+	tmp := filepath.Join(dir, fmt.Sprintf(".berth-save-%d-%d", os.Getpid(), time.Now().UnixNano()))
+	if err := unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), unix.AT_FDCWD, tmp, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return fmt.Errorf("save to %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return f.Close()
+}
+
+// writeFileRenamed is writeFileAtomic through a named temporary file.
+func writeFileRenamed(path string, fill func(io.Writer) error) error {
 	f, err := os.CreateTemp(dirOf(path), ".berth-save-*")
 	if err != nil {
 		return err

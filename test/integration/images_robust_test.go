@@ -171,6 +171,18 @@ func (p *robustProc) killWhen(max time.Duration, cond func() bool) bool {
 	return p.kill()
 }
 
+// rbWritten returns the bytes p has written so far (/proc/<pid>/io).
+func rbWritten(p *robustProc) int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/io", p.cmd.Process.Pid))
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "wchar: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // robustRun is berthCLI.run without the testing.TB, for goroutines.
 func robustRun(b *berthCLI, args ...string) (string, string, int) {
 	cmd := exec.Command(b.bin, append(append([]string{}, b.flags...), args...)...)
@@ -520,7 +532,7 @@ func TestImageRobustKillPull(t *testing.T) {
 			}
 			p := robustStart(t, b, "pull", ref)
 			killed := p.killWhen(m.max, func() bool { return m.cond != nil && m.cond(b, p.out.String()) })
-			t.Logf("killed: %v; output:\n%s%s", killed, p.out, p.errb)
+			t.Logf("killed: %v; output ends: %q %s", killed, rbTail(p.out.String(), 3), p.errb)
 			if !killed && m.cond != nil {
 				t.Fatalf("pull exited (code %d) before the moment to kill it", p.code)
 			}
@@ -631,6 +643,14 @@ func TestImageRobustKillLoad(t *testing.T) {
 	im := robustSeed(t)
 	src := newBerth(t)
 	src.must("pull", "-q", im.bigRef)
+	// A save killed mid-way leaves nothing where it wrote.
+	out := t.TempDir()
+	p := robustStart(t, src, "save", "-o", filepath.Join(out, "big.tar"), im.bigRef)
+	if !p.killWhen(time.Minute, func() bool { return rbWritten(p) >= 20<<20 }) {
+		t.Errorf("save ended (exit %d) before it was killed: %s", p.code, p.errb)
+	} else if left, _ := os.ReadDir(out); len(left) > 0 {
+		t.Errorf("a save killed mid-way left %v", left)
+	}
 	archive := filepath.Join(t.TempDir(), "big.tar")
 	src.must("save", "-o", archive, im.bigRef)
 	rbPruneAll(t, src)
@@ -717,6 +737,32 @@ func TestImageRobustConcurrent(t *testing.T) {
 		}
 		if ids := rbImagesWhole(t, b, im.trees()); len(ids) != 1 {
 			t.Errorf("images: %v, want one", ids)
+		}
+		rbPruneAll(t, b)
+	})
+
+	t.Run("pulls-one-killed", func(t *testing.T) {
+		// Three pulls of the big image at once, one killed mid-way: the
+		// others, waiting on what it downloaded or unpacked, carry on.
+		b := newBerth(t)
+		b.must("images")
+		var ps []*robustProc
+		for i := 0; i < 3; i++ {
+			ps = append(ps, robustStart(t, b, "pull", im.bigRef))
+		}
+		killed := ps[0].killWhen(time.Minute, func() bool { return len(rbSnapshotDirs(b)) >= 2 })
+		t.Logf("one pull killed: %v; snapshot dirs %v, ingests %v", killed, rbSnapshotDirs(b), rbIngests(b))
+		for _, p := range ps[1:] {
+			if code := p.wait(); code != 0 {
+				t.Errorf("%s beside a killed one: exit %d: %s", p.description, code, p.errb)
+			}
+		}
+		if ids := rbImagesWhole(t, b, im.trees()); len(ids) != 1 {
+			t.Errorf("images: %v, want one", ids)
+		}
+		b.must("image", "prune") // collects what the killed pull left
+		if ds := rbSnapshotDirs(b); len(ds) != len(im.big.Layers) {
+			t.Errorf("snapshot directories %v, want %d: one per layer", ds, len(im.big.Layers))
 		}
 		rbPruneAll(t, b)
 	})
@@ -1153,6 +1199,12 @@ func TestImageRobustBadInput(t *testing.T) {
 		}
 		rbPruneAll(t, b)
 	})
+}
+
+// rbTail returns the last n lines of s.
+func rbTail(s string, n int) []string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[max(0, len(lines)-n):]
 }
 
 func btoi(b bool) int {
