@@ -18,7 +18,8 @@
 //	berth-monitor <run-dir>
 //
 // with Setsid, stdin/stdout/stderr on /dev/null, its working directory the
-// run directory, and the write end of a sync pipe as fd 3 (made
+// run directory, GOMAXPROCS=1 (memory: see docs/performance.md; dropped
+// again before the monitor runs anything), and the write end of a sync pipe as fd 3 (made
 // close-on-exec at once, so no runtime or container inherits it). The
 // monitor writes exactly one JSON line on the pipe and closes it:
 //

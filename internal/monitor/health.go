@@ -2,12 +2,14 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-project/berth/internal/ociruntime"
@@ -80,7 +82,11 @@ func (m *monitor) probe(ctx context.Context) (res HealthProbe) {
 	hc := m.cfg.Health
 	res = HealthProbe{Start: time.Now(), ExitCode: -1}
 	defer func() { res.End = time.Now() }()
-	p := *m.process
+	var p specs.Process
+	if err := json.Unmarshal(m.process, &p); err != nil {
+		res.Output = err.Error()
+		return res
+	}
 	p.Terminal, p.ConsoleSize = false, nil
 	if hc.Test[0] == "CMD-SHELL" {
 		p.Args = []string{"/bin/sh", "-c", hc.Test[1]}

@@ -61,6 +61,10 @@ func Launch(ctx context.Context, binary string, cfg *Config) (*Launched, error) 
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	cmd.ExtraFiles = []*os.File{syncW}
 	cmd.Dir = cfg.RunDir
+	// One P from the start: each P (and the thread that runs it) is memory
+	// that every container's monitor would pay; the monitor drops the
+	// variable again before it runs anything.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	syncW.Close()

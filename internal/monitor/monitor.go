@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/berth-project/berth/internal/errdefs"
@@ -36,7 +36,7 @@ type monitor struct {
 	rt       *ociruntime.Runtime
 	reaper   *reaper
 	terminal bool
-	process  *specs.Process // the bundle's, the template of health checks
+	process  json.RawMessage // the bundle's, the template of health checks
 	log      *logFile
 	attach   *attachServer
 	ctl      *controlServer
@@ -59,6 +59,12 @@ type monitor struct {
 // done, 1 when it could not be created or started (the sync message says
 // why), 2 for bad usage.
 func Main(args []string) int {
+	// One P: the monitor mostly sleeps; every P and the thread that runs it
+	// cost memory, which each container's monitor pays (docs/performance.md).
+	// Launch sets GOMAXPROCS=1, which is cheaper still; the runtime and the
+	// exit command get the default back.
+	runtime.GOMAXPROCS(1)
+	_ = os.Unsetenv("GOMAXPROCS")
 	sync := syncPipe()
 	if len(args) != 2 || strings.HasPrefix(args[1], "-") {
 		fmt.Fprintln(os.Stderr, "usage: berth-monitor <run-dir>  (reads <run-dir>/monitor.json; sync pipe on fd 3)")
@@ -173,14 +179,21 @@ func (m *monitor) setup() error {
 	if err != nil {
 		return fmt.Errorf("bundle %s: %w", cfg.Bundle, err)
 	}
-	var spec specs.Spec
+	// Only the process is read (decoding the whole spec would fill
+	// encoding/json's type caches for good: memory every monitor keeps).
+	var spec struct {
+		Process json.RawMessage `json:"process"`
+	}
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return fmt.Errorf("bundle %s: %v: %w", p, err, errdefs.ErrInvalidArgument)
 	}
-	if spec.Process == nil {
+	var proc struct {
+		Terminal bool `json:"terminal"`
+	}
+	if len(spec.Process) == 0 || json.Unmarshal(spec.Process, &proc) != nil {
 		return fmt.Errorf("bundle %s: no process: %w", p, errdefs.ErrInvalidArgument)
 	}
-	m.process, m.terminal = spec.Process, spec.Process.Terminal
+	m.process, m.terminal = spec.Process, proc.Terminal
 	if m.log, err = openLogFile(cfg.Log, m.logError); err != nil {
 		return err
 	}
