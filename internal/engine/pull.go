@@ -85,7 +85,7 @@ func (e *Engine) Pull(ctx context.Context, name string, opts PullOptions) (PullR
 	if err != nil {
 		return PullResult{}, fmt.Errorf("pull %s: %w", ref.Familiar(), err)
 	}
-	size, err := e.layersSize(ctx, cfg.RootFS.DiffIDs)
+	size, err := e.imageSize(ctx, got.Manifest.Config.Digest, cfg.RootFS.DiffIDs)
 	if err != nil {
 		return PullResult{}, err
 	}
@@ -212,6 +212,23 @@ func (e *Engine) recordDangling(img store.Image) (bool, error) {
 // imageRoot names the content root of the images whose target is d: one
 // per distinct target, whatever names (or none, when dangling) it has.
 func imageRoot(d digest.Digest) string { return "image/" + d.String() }
+
+// imageSize is the disk usage of an image's layers: as recorded for
+// another name of the same image (a warm pull need not walk thousands of
+// files), or measured.
+func (e *Engine) imageSize(ctx context.Context, id digest.Digest, diffIDs []digest.Digest) (int64, error) {
+	var size int64 = -1
+	_ = e.db.View(func(tx *store.Tx) error {
+		if same, err := tx.ImagesByConfig(id); err == nil && len(same) > 0 {
+			size = same[0].Size
+		}
+		return nil
+	})
+	if size > 0 {
+		return size, nil
+	}
+	return e.layersSize(ctx, diffIDs)
+}
 
 // layersSize is the disk usage of the snapshots of a chain of layers.
 func (e *Engine) layersSize(ctx context.Context, diffIDs []digest.Digest) (int64, error) {
