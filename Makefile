@@ -19,9 +19,10 @@ deps: ## install the Debian packages and Go modules the build and tests need (ro
 demo: deps build ## run a first container with berth-runtime (root)
 	scripts/demo.sh
 
-build: ## build bin/berth, bin/berth-runtime and the static test probe
+build: ## build bin/berth, bin/berth-monitor, bin/berth-runtime and the static test probe
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/berth-monitor ./cmd/berth-monitor
 	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN)/berth-runtime $(RUNTIME_PKG)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/probe ./test/probe
 
@@ -63,6 +64,7 @@ bench-pull: build ## berth pull vs podman pull and skopeo copy: cold and warm, f
 install: build ## install the binaries under $(PREFIX)/bin
 	install -m 0755 $(BIN)/berth-runtime $(PREFIX)/bin/berth-runtime
 	install -m 0755 $(BIN)/berth $(PREFIX)/bin/berth
+	install -m 0755 $(BIN)/berth-monitor $(PREFIX)/bin/berth-monitor
 
 clean: ## remove built binaries
 	rm -rf $(BIN)
