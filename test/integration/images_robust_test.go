@@ -97,7 +97,8 @@ type robustProc struct {
 	description string
 }
 
-// start runs berth with args in the background.
+// robustStart runs berth with args in the background; the test kills it
+// at its end if it still runs.
 func robustStart(t testing.TB, b *berthCLI, args ...string) *robustProc {
 	t.Helper()
 	p := &robustProc{out: &rbBuffer{}, errb: &rbBuffer{}, done: make(chan struct{}),
@@ -1181,14 +1182,19 @@ func TestImageRobustBadInput(t *testing.T) {
 		b := newBerth(t)
 		b.must("pull", "-q", im.busyboxRef)
 		before := b.must("images", "--no-trunc")
+		zero := "sha256:" + strings.Repeat("0", 64)
 		for _, args := range [][]string{
 			{"rmi", "itest/robust-nosuch:1"},
-			{"rmi", "sha256:0000000000000000000000000000000000000000000000000000000000000000"},
+			{"rmi", zero},
 			{"tag", "itest/robust-nosuch:1", "itest/robust-x:1"},
 			{"image", "mount", "itest/robust-nosuch:1"},
 		} {
 			out, errs, code := b.run(args...)
-			rbFailed(t, strings.Join(args, " "), out, errs, code, args[len(args)-1-btoi(args[0] == "tag")])
+			unknown := "itest/robust-nosuch:1"
+			if args[1] == zero {
+				unknown = zero
+			}
+			rbFailed(t, strings.Join(args, " "), out, errs, code, unknown, "not found")
 		}
 		for _, name := range []string{"UPPER/case", "a::b", "itest/x@sha256:" + strings.Repeat("0", 64), "itest/x:" + strings.Repeat("t", 200)} {
 			out, errs, code := b.run("tag", im.busyboxRef, name)
@@ -1205,11 +1211,4 @@ func TestImageRobustBadInput(t *testing.T) {
 func rbTail(s string, n int) []string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[max(0, len(lines)-n):]
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
