@@ -82,7 +82,7 @@ func (a *applier) entry(hdr *tar.Header, content io.Reader) error {
 		return err
 	}
 	dir, base := path.Dir(name), path.Base(name)
-	if strings.HasPrefix(base, whiteoutPrefix) {
+	if strings.HasPrefix(base, whiteoutPrefix) && !a.opts.NoWhiteouts {
 		return a.whiteout(dir, base)
 	}
 	if name == "." {

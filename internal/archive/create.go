@@ -32,7 +32,7 @@ func (a *applier) mkdir(n node, name string) error {
 	var st unix.Stat_t
 	err := unix.Fstatat(n.dir, n.name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		if err := removeAll(n.dir, n.name); err != nil {
+		if err := a.replace(n, true); err != nil {
 			return err
 		}
 		if err := unix.Mkdirat(n.dir, n.name, 0o700); err != nil {
@@ -43,9 +43,29 @@ func (a *applier) mkdir(n node, name string) error {
 	return setOwnerMode(n)
 }
 
+// replace clears the place of n for a new entry (a directory when dir),
+// removing what is there, unless NoOverwriteDirNonDir forbids it.
+func (a *applier) replace(n node, dir bool) error {
+	if a.opts.NoOverwriteDirNonDir {
+		var st unix.Stat_t
+		err := unix.Fstatat(n.dir, n.name, &st, unix.AT_SYMLINK_NOFOLLOW)
+		switch {
+		case errors.Is(err, unix.ENOENT):
+			return nil
+		case err != nil:
+			return fmt.Errorf("stat: %w", err)
+		case dir && st.Mode&unix.S_IFMT != unix.S_IFDIR:
+			return fmt.Errorf("cannot overwrite non-directory %q with a directory: %w", n.name, errdefs.ErrFailedPrecondition)
+		case !dir && st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			return fmt.Errorf("cannot overwrite directory %q with a non-directory: %w", n.name, errdefs.ErrFailedPrecondition)
+		}
+	}
+	return removeAll(n.dir, n.name)
+}
+
 // writeFile creates a regular file with the entry's content.
 func (a *applier) writeFile(n node, content io.Reader) error {
-	if err := removeAll(n.dir, n.name); err != nil {
+	if err := a.replace(n, false); err != nil {
 		return err
 	}
 	fd, err := unix.Openat(n.dir, n.name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
@@ -68,7 +88,7 @@ func (a *applier) writeFile(n node, content io.Reader) error {
 
 // symlink creates the symlink as it is: it is never followed while applying.
 func (a *applier) symlink(n node) error {
-	if err := removeAll(n.dir, n.name); err != nil {
+	if err := a.replace(n, false); err != nil {
 		return err
 	}
 	if err := unix.Symlinkat(n.hdr.Linkname, n.dir, n.name); err != nil {
@@ -113,7 +133,7 @@ func (a *applier) link(n node, name string) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fmt.Errorf("hard link target %q is not a regular file: %w", target, errdefs.ErrInvalidArgument)
 	}
-	if err := removeAll(n.dir, n.name); err != nil {
+	if err := a.replace(n, false); err != nil {
 		return err
 	}
 	if err := unix.Linkat(int(tdir.Fd()), tbase, n.dir, n.name, 0); err != nil {
@@ -134,7 +154,7 @@ func (a *applier) mknod(n node) error {
 	if mode != unix.S_IFIFO && !a.opts.AllowDevices {
 		return fmt.Errorf("device node %d:%d refused (devices not allowed): %w", n.hdr.Devmajor, n.hdr.Devminor, errdefs.ErrInvalidArgument)
 	}
-	if err := removeAll(n.dir, n.name); err != nil {
+	if err := a.replace(n, false); err != nil {
 		return err
 	}
 	dev := unix.Mkdev(uint32(n.hdr.Devmajor), uint32(n.hdr.Devminor))

@@ -16,6 +16,15 @@ type ApplyOptions struct {
 	// OverlayWhiteouts records whiteouts as overlayfs expects them in an
 	// upper directory, instead of deleting from root.
 	OverlayWhiteouts bool
+	// NoWhiteouts takes every name literally: a ".wh.<name>" entry is an
+	// ordinary file, not a deletion. For tars that are copies of files
+	// (docker cp), not image layers.
+	NoWhiteouts bool
+	// NoOverwriteDirNonDir refuses an entry that would replace a directory
+	// with a non-directory, or anything else (a symlink too) with a
+	// directory, as docker cp does, with errdefs.ErrFailedPrecondition.
+	// Without it a layer replaces whatever is in the way.
+	NoOverwriteDirNonDir bool
 }
 
 func (o ApplyOptions) maxBytes() int64 {
