@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
@@ -34,7 +35,26 @@ var nativeSeccompArch = map[string]specs.Arch{
 // does, as moby's setupSeccomp decides.
 // Architectures are this one and its sub-architectures from the archMap.
 func DefaultProfile(caps []string) *specs.LinuxSeccomp {
-	p := mobyseccomp.DefaultProfile()
+	return forHost(mobyseccomp.DefaultProfile(), caps)
+}
+
+// LoadProfile reads a seccomp profile in docker's format (what
+// `--security-opt seccomp=FILE` names: moby's JSON, with includes and
+// excludes, or a plain OCI section) for a container whose bounding set is
+// caps, on this host.
+func LoadProfile(body []byte, caps []string) (*specs.LinuxSeccomp, error) {
+	var p mobyseccomp.Seccomp
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("seccomp profile: %w", err)
+	}
+	if p.DefaultAction == "" {
+		return nil, fmt.Errorf("seccomp profile: no defaultAction")
+	}
+	return forHost(&p, caps), nil
+}
+
+// forHost keeps the rules of p that apply to caps on this host.
+func forHost(p *mobyseccomp.Seccomp, caps []string) *specs.LinuxSeccomp {
 	native := goarchToNative[runtime.GOARCH]
 	kernel := hostKernel()
 
