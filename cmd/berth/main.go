@@ -35,7 +35,23 @@ type globals struct {
 // open opens the engine the global flags describe.
 func (g *globals) open() (*engine.Engine, error) {
 	engine.Version = version
+	if self, err := os.Executable(); err == nil && g.cfg.CleanupCommand == nil {
+		g.cfg.CleanupCommand = []string{self, "--root", g.cfg.Root, "--runroot", g.cfg.RunRoot, "container", "cleanup"}
+	}
 	return engine.Open(g.cfg)
+}
+
+// withEngine is a verb's RunE around fn, with the engine the global flags
+// describe open for it.
+func (g *globals) withEngine(fn func(cmd *cobra.Command, args []string, e *engine.Engine) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		e, err := g.open()
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		return fn(cmd, args, e)
+	}
 }
 
 func main() {
@@ -87,6 +103,10 @@ credentials from ~/.docker/config.json and containers' auth.json
 		newPullCmd(g), newPushCmd(g), newImagesCmd(g), newTagCmd(g), newRmiCmd(g),
 		newInspectCmd(g), newSaveCmd(g), newLoadCmd(g), newImportCmd(g),
 		newLoginCmd(g), newLogoutCmd(g), newSystemCmd(g), image,
+		newRunCmd(g), newCreateCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
+		newKillCmd(g), newRmCmd(g), newPsCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g),
+		newWaitCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRenameCmd(g),
+		newContainerCmd(g), newVolumeCmd(g),
 	)
 	return cmd
 }

@@ -47,6 +47,10 @@ type Config struct {
 	StorageDriver  string // "overlay" or "native"; "" picks overlay where it works
 	RegistriesConf string // registries.toml; "" means the default path
 	AuthFile       string // credentials file; "" means docker's config.json and containers' auth.json
+	// CleanupCommand is the command a container's monitor runs, with the
+	// container's ID appended, once the container is done (the CLI's
+	// `berth … container cleanup`): it unmounts the rootfs and honours --rm.
+	CleanupCommand []string
 }
 
 // Default paths for root.

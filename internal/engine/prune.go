@@ -26,8 +26,18 @@ func (e *Engine) PruneImages(ctx context.Context, all bool) (PruneResult, error)
 	}); err != nil {
 		return res, err
 	}
+	inUse := map[digest.Digest]bool{}
+	if err := e.db.View(func(tx *store.Tx) error {
+		cs, err := store.List[Container](tx, store.Containers)
+		for _, c := range cs {
+			inUse[c.ImageID] = true
+		}
+		return err
+	}); err != nil {
+		return res, err
+	}
 	for _, img := range imgs {
-		if img.Name != "" && !all {
+		if img.Name != "" && !all || inUse[img.Config] {
 			continue
 		}
 		if _, dir := e.imageMount(img); mounted(dir) {

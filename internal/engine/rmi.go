@@ -44,6 +44,13 @@ func (e *Engine) removeImage(s string, force bool) (RemoveResult, error) {
 		if err != nil {
 			return err
 		}
+		if !force {
+			if users, err := imageUsers(tx, imgs[0].Config); err != nil {
+				return err
+			} else if len(users) > 0 && (!byName || len(imgs) == 1 && countOthers(tx, imgs[0]) == 0) {
+				return fmt.Errorf("unable to remove %s (must be forced): container %s is using it: %w", s, users[0], errdefs.ErrFailedPrecondition)
+			}
+		}
 		if !byName {
 			// By ID: every record of it goes.
 			all, err := tx.ImagesByConfig(imgs[0].Config)
@@ -141,4 +148,28 @@ func shortID(d digest.Digest) string {
 		h = h[:12]
 	}
 	return h
+}
+
+// imageUsers names the containers made from the image id.
+func imageUsers(tx *store.Tx, id digest.Digest) ([]string, error) {
+	cs, err := store.List[Container](tx, store.Containers)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range cs {
+		if c.ImageID == id {
+			names = append(names, c.Name)
+		}
+	}
+	return names, nil
+}
+
+// countOthers counts the other records of img's image.
+func countOthers(tx *store.Tx, img store.Image) int {
+	all, err := tx.ImagesByConfig(img.Config)
+	if err != nil {
+		return 0
+	}
+	return len(all) - 1
 }

@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/linux/mount"
+	"github.com/berth-project/berth/internal/linux/netns"
+	"github.com/berth-project/berth/internal/store"
+	"github.com/berth-project/berth/internal/volume"
+)
+
+// RemoveOptions tune a container's removal.
+type RemoveOptions struct {
+	Force   bool // kill a running container first
+	Volumes bool // remove its anonymous volumes too
+}
+
+// RemoveContainer deletes the container the user's word s names, with its
+// root filesystem, namespace, files and record. A running container needs
+// Force.
+func (e *Engine) RemoveContainer(ctx context.Context, s string, o RemoveOptions) (Container, error) {
+	c, err := e.container(s)
+	if err != nil {
+		return c, err
+	}
+	if st := e.State(ctx, c); st.Running || st.Restarting || st.MonitorPid != 0 && st.Status != StatusExited {
+		if !o.Force {
+			return c, fmt.Errorf("cannot remove container %s: it is %s: stop it first or use --force: %w", c.Name, st.Status, errdefs.ErrFailedPrecondition)
+		}
+		if _, err := e.Stop(ctx, c.ID, 0); err != nil {
+			return c, err
+		}
+	}
+	return c, e.removeContainer(ctx, c, o.Volumes)
+}
+
+// removeContainer undoes everything Create and Start made for c.
+func (e *Engine) removeContainer(ctx context.Context, c Container, volumes bool) error {
+	unlock, err := e.lockContainer(ctx, c.ID)
+	if errdefs.IsNotFound(err) {
+		return nil // removed meanwhile (--rm's cleanup and rm -f racing)
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := e.teardown(ctx, c); err != nil {
+		return err
+	}
+	if err := e.snap.Remove(ctx, c.Snapshot); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("remove the root filesystem of %s: %w", c.Name, err)
+	}
+	if c.NetNS != "" {
+		if err := netns.Remove(c.NetNS); err != nil {
+			return err
+		}
+	}
+	err = e.db.Update(func(tx *store.Tx) error {
+		if err := store.Delete(tx, store.Containers, c.ID); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		if err := tx.Release(nameKind, c.Name); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		if volumes {
+			vols := volume.New(e.volumesDir())
+			for _, m := range c.Mounts {
+				if m.Type == "volume" && m.Anonymous {
+					if err := vols.Remove(tx, m.Name); err != nil && !errdefs.IsNotFound(err) {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(e.runDir(c.ID)); err != nil {
+		return err
+	}
+	return os.RemoveAll(e.containerDir(c.ID))
+}
+
+// teardown releases what a run of c holds once it is done: the runtime's
+// record and the rootfs mount.
+func (e *Engine) teardown(ctx context.Context, c Container) error {
+	if err := e.runtimeFor(c).Delete(ctx, c.ID, true); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete %s from its runtime: %w", c.Name, err)
+	}
+	return mount.Unmount(e.rootfs(c.ID))
+}
+
+// Cleanup is what a container's monitor runs once the container is done
+// (Config.CleanupCommand): the runtime's record and the rootfs mount go,
+// and with --rm the whole container (and its anonymous volumes).
+func (e *Engine) Cleanup(ctx context.Context, id string) error {
+	c, err := e.container(id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st := e.State(ctx, c); st.Status != StatusExited {
+		return nil // restarted meanwhile (docker start after the exit)
+	}
+	if c.AutoRemove {
+		return e.removeContainer(ctx, c, true)
+	}
+	unlock, err := e.lockContainer(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if st := e.State(ctx, c); st.Status != StatusExited {
+		return nil
+	}
+	return e.teardown(ctx, c)
+}

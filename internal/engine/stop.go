@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/monitor"
+	"github.com/berth-project/berth/internal/spec"
+)
+
+// Stop stops the container the user's word s names: no more restarts, its
+// stop signal, then SIGKILL after timeout seconds (negative: the
+// container's own --stop-timeout). It returns once the container has
+// exited and its monitor has written its exit record.
+func (e *Engine) Stop(ctx context.Context, s string, timeout int) (Container, error) {
+	c, err := e.container(s)
+	if err != nil {
+		return c, err
+	}
+	if timeout < 0 {
+		timeout = c.StopTimeout
+	}
+	st := e.State(ctx, c)
+	if st.Status == StatusCreated && st.MonitorPid == 0 || st.Status == StatusExited {
+		return c, nil
+	}
+	run := e.runDir(c.ID)
+	rep, err := monitor.Stop(ctx, run)
+	if err == nil && rep.Status == monitor.StatusExited {
+		return c, e.waitExit(ctx, c, 0)
+	}
+	sig := syscall.SIGTERM
+	if _, n, err := spec.ParseSignal(c.StopSignal); err == nil && n > 0 {
+		sig = syscall.Signal(n)
+	}
+	rt := e.runtimeFor(c)
+	if st.Paused {
+		// A frozen process cannot act on its signal.
+		_ = rt.Resume(ctx, c.ID)
+	}
+	if timeout > 0 {
+		if err := rt.Kill(ctx, c.ID, sig, false); err != nil && !gone(err) {
+			return c, fmt.Errorf("stop %s: %w", c.Name, err)
+		}
+		if err := e.waitExit(ctx, c, time.Duration(timeout)*time.Second); err == nil {
+			return c, nil
+		}
+	}
+	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL, true); err != nil && !gone(err) {
+		return c, fmt.Errorf("kill %s: %w", c.Name, err)
+	}
+	return c, e.waitExit(ctx, c, 0)
+}
+
+// Kill sends sig to the container's process (docker kill). The restart
+// policy still applies, as in docker.
+func (e *Engine) Kill(ctx context.Context, s string, sig syscall.Signal) (Container, error) {
+	c, err := e.container(s)
+	if err != nil {
+		return c, err
+	}
+	if st := e.State(ctx, c); !st.Running {
+		return c, fmt.Errorf("container %s is not running: %w", c.Name, errdefs.ErrFailedPrecondition)
+	}
+	if err := e.runtimeFor(c).Kill(ctx, c.ID, sig, false); err != nil {
+		return c, fmt.Errorf("kill %s: %w", c.Name, err)
+	}
+	return c, nil
+}
+
+// Pause freezes the container's processes; Unpause thaws them.
+func (e *Engine) Pause(ctx context.Context, s string) (Container, error) {
+	c, err := e.container(s)
+	if err != nil {
+		return c, err
+	}
+	if st := e.State(ctx, c); st.Status != StatusRunning {
+		return c, fmt.Errorf("container %s is %s, not running: %w", c.Name, st.Status, errdefs.ErrFailedPrecondition)
+	}
+	return c, e.runtimeFor(c).Pause(ctx, c.ID)
+}
+
+// Unpause thaws a paused container.
+func (e *Engine) Unpause(ctx context.Context, s string) (Container, error) {
+	c, err := e.container(s)
+	if err != nil {
+		return c, err
+	}
+	if st := e.State(ctx, c); !st.Paused {
+		return c, fmt.Errorf("container %s is not paused: %w", c.Name, errdefs.ErrFailedPrecondition)
+	}
+	return c, e.runtimeFor(c).Resume(ctx, c.ID)
+}
+
+// gone reports whether a runtime error says the container's process is
+// not there to signal any more.
+func gone(err error) bool {
+	return errdefs.IsNotFound(err) || errdefs.IsFailedPrecondition(err)
+}
+
+// waitExit waits for c's exit record (timeout 0: until ctx is done), or for
+// the runtime to report it stopped when its monitor is gone.
+func (e *Engine) waitExit(ctx context.Context, c Container, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		if _, err := os.Stat(e.exitFile(c.ID)); err == nil {
+			return nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		if st := e.State(ctx, c); st.Status == StatusExited {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s to exit: %w", c.Name, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Wait blocks until the container exits (for good: after its restarts)
+// and returns its exit code.
+func (e *Engine) Wait(ctx context.Context, s string) (int, error) {
+	c, err := e.container(s)
+	if err != nil {
+		return 0, err
+	}
+	if st := e.State(ctx, c); st.Status == StatusCreated && st.MonitorPid == 0 {
+		// docker waits for a created container to run and exit.
+		for st.Status == StatusCreated && st.MonitorPid == 0 {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+			if c, err = e.container(c.ID); err != nil {
+				return 0, err
+			}
+			st = e.State(ctx, c)
+		}
+	}
+	if err := e.waitExit(ctx, c, 0); err != nil {
+		return 0, err
+	}
+	return e.State(ctx, c).ExitCode, nil
+}
