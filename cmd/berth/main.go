@@ -96,6 +96,7 @@ credentials from ~/.docker/config.json and containers' auth.json
 	f.StringVar(&g.cfg.RunRoot, "runroot", engine.DefaultRunRoot, "runtime state root")
 	f.StringVar(&g.cfg.StorageDriver, "storage-driver", "", "snapshotter: overlay or native (default: overlay where the filesystem supports it)")
 	f.StringVar(&g.cfg.RegistriesConf, "registries-conf", "", "registries config (mirrors, insecure registries); default /etc/berth/registries.toml")
+	f.StringVar(&g.cfg.ConfigFile, "config", "", "engine settings: default runtime, runtimes by name (default /etc/berth/berth.toml)")
 	f.StringVar(&g.cfg.AuthFile, "authfile", "", "credentials file (default: ~/.docker/config.json, then containers' auth.json)")
 
 	image := newImageCmd(g)

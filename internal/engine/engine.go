@@ -47,6 +47,7 @@ type Config struct {
 	StorageDriver  string // "overlay" or "native"; "" picks overlay where it works
 	RegistriesConf string // registries.toml; "" means the default path
 	AuthFile       string // credentials file; "" means docker's config.json and containers' auth.json
+	ConfigFile     string // the engine's settings (Settings); "" means DefaultConfigPath()
 	// CleanupCommand is the command a container's monitor runs, with the
 	// container's ID appended, once the container is done (the CLI's
 	// `berth … container cleanup`): it unmounts the rootfs and honours --rm.
@@ -67,6 +68,7 @@ type Engine struct {
 	snap     snapshot.Snapshotter
 	driver   string
 	registry *registry.Client
+	settings Settings
 }
 
 // Open opens (creating if needed) the engine state under cfg.Root.
@@ -80,11 +82,14 @@ func Open(cfg Config) (*Engine, error) {
 	if err := checkDriver(cfg.StorageDriver); err != nil {
 		return nil, err // before the root is made: bad input leaves nothing
 	}
+	settings, err := LoadSettings(cfg.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
 		return nil, fmt.Errorf("storage root: %w", err)
 	}
-	e := &Engine{cfg: cfg}
-	var err error
+	e := &Engine{cfg: cfg, settings: settings}
 	if e.db, err = store.Open(filepath.Join(cfg.Root, "berth.db")); err != nil {
 		return nil, err
 	}

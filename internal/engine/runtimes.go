@@ -10,11 +10,21 @@ import (
 	"github.com/berth-project/berth/internal/errdefs"
 )
 
-// findRuntime resolves --runtime: "" is berth-runtime; a name is looked up
+// findRuntime resolves --runtime: "" is the settings' default runtime, or
+// berth-runtime; a name is looked up in the settings' [runtimes], then
 // beside the berth binary, then in $PATH; a path is taken as it is.
 func (e *Engine) findRuntime(name string) (path, short string, err error) {
 	if name == "" {
+		name = e.settings.Engine.Runtime
+	}
+	if name == "" {
 		name = "berth-runtime"
+	}
+	if p, ok := e.settings.Runtimes[name]; ok {
+		if _, err := os.Stat(p); err != nil {
+			return "", "", fmt.Errorf("runtime %s (%s, from the settings): %w", name, p, errdefs.ErrNotFound)
+		}
+		return p, name, nil
 	}
 	if strings.Contains(name, "/") {
 		abs, err := filepath.Abs(name)
