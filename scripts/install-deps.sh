@@ -16,7 +16,7 @@ packages=(
 	time
 	skopeo umoci
 	docker-registry apache2-utils curl
-	uidmap
+	uidmap catatonit iproute2
 	iptables
 	procps
 	git make gcc libc6-dev
