@@ -1,6 +1,6 @@
 // Command berth is Berth's engine CLI, compatible with docker's and
-// podman's: it pulls and keeps images, and (later) runs containers, with
-// no daemon — every command is a short process over the storage root.
+// podman's: it pulls and keeps images and runs containers, with no daemon
+// — every command is a short process over the storage root.
 //
 // Each verb is one file here: it parses flags and calls internal/engine.
 // Errors leave with docker's exit codes: 125 when berth itself fails.
@@ -78,15 +78,22 @@ func newRoot(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "berth",
 		Short: "Pull, keep and run containers — daemonless, docker-compatible",
-		Long: `berth pulls images from registries, keeps them in a verified content store
-unpacked into overlayfs snapshots, and saves, loads and pushes them. Every
-command is a short process: there is no daemon.
+		Long: `berth runs containers the way docker and podman do, with no daemon: every
+command is a short process, and each running container has a small
+berth-monitor that holds its output, exit code, restarts and health checks.
+Images come from registries into a verified content store, unpacked once per
+layer into overlayfs snapshots; they can be saved, loaded, imported and pushed.
+Any OCI runtime runs the containers (--runtime); berth-runtime by default.
 
-Storage lives under --root (/var/lib/berth): berth.db (metadata),
-content/ (blobs by digest), snapshots/<driver>/ (unpacked layers).
-Registries: mirrors and insecure registries in /etc/berth/registries.toml;
-credentials from ~/.docker/config.json and containers' auth.json
-(berth login writes docker's).`,
+Storage lives under --root (/var/lib/berth): berth.db (metadata), content/
+(blobs by digest), snapshots/<driver>/ (unpacked layers), containers/<id>/
+(bundles, logs), volumes/. Runtime files under --runroot (/run/berth).
+Settings: /etc/berth/berth.toml (runtimes); registries (mirrors, insecure):
+/etc/berth/registries.toml; credentials from ~/.docker/config.json and
+containers' auth.json (berth login writes docker's).
+
+Exit codes, as docker's: 125 when berth fails, 126 when a container's command
+cannot be run, 127 when it is not found, else the container's.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
