@@ -15,9 +15,10 @@ import (
 type backScanner struct {
 	f        *os.File
 	base     int64  // file offset of buf[0]
-	buf      []byte // the bytes [base, end of what is not yet returned)
-	trimmed  bool   // buf ends at a line's "\n"
-	skipping bool   // inside a line longer than maxRecord
+	buf      []byte // the bytes [base, end of what is not yet returned), in mem
+	mem      []byte
+	trimmed  bool // buf ends at a line's "\n"
+	skipping bool // inside a line longer than maxRecord
 }
 
 func newBackScanner(f *os.File, end int64) *backScanner {
@@ -62,22 +63,35 @@ func (b *backScanner) prev() (line []byte, off int64, ok bool, err error) {
 }
 
 // more reads the bytes before buf: a chunk, or as much as buf holds, so
-// that a long line costs a logarithmic number of reads.
+// that a long line costs a logarithmic number of reads. buf lives at the
+// end of mem, with room before it for what is read next.
 func (b *backScanner) more() error {
-	n := min(max(int64(chunkSize), int64(len(b.buf))), b.base)
-	nb := make([]byte, int(n)+len(b.buf))
-	copy(nb[n:], b.buf)
-	m, err := b.f.ReadAt(nb[:n], b.base-n)
-	if err != nil && !(errors.Is(err, io.EOF) && int64(m) == n) {
+	live := len(b.buf)
+	n := int(min(max(int64(chunkSize), int64(live)), b.base))
+	lo := 0
+	if b.buf != nil {
+		lo = cap(b.mem) - cap(b.buf) // buf starts at mem[lo]
+	}
+	if lo < n {
+		mem := b.mem
+		if size := live + n; size > len(mem) {
+			mem = make([]byte, max(size, 2*len(mem)))
+		}
+		lo = len(mem) - live
+		copy(mem[lo:], b.buf)
+		b.mem = mem
+	}
+	m, err := b.f.ReadAt(b.mem[lo-n:lo], b.base-int64(n))
+	if err != nil && !(errors.Is(err, io.EOF) && m == n) {
 		if errors.Is(err, io.EOF) {
-			// The file shrank under us (truncated in place): what is left
-			// before base is gone.
-			b.base, b.buf = 0, nb[n:]
+			// The file shrank under us (emptied in place): what was before
+			// base is gone.
+			b.base, b.buf = 0, b.mem[lo:lo+live]
 			return nil
 		}
 		return fmt.Errorf("read %s: %w", b.f.Name(), err)
 	}
-	b.base -= n
-	b.buf = nb
+	b.base -= int64(n)
+	b.buf = b.mem[lo-n : lo+live]
 	return nil
 }

@@ -28,9 +28,11 @@ type Options struct {
 	// Since and Until keep the lines whose time (that of their first
 	// record) is in [Since, Until]; zero is unbounded.
 	Since, Until time.Time
-	// Tail is how many lines to show, the last ones, counting both streams
-	// and the rotated files; -1 is all. (The zero Options shows nothing but
-	// what Follow brings.)
+	// Tail is how many lines to show: the last ones of the window, by where
+	// they begin, counting both streams and the rotated files; -1 is all.
+	// (The zero Options shows nothing but what Follow brings.) A line is a
+	// stream's records from one after a full record up to its next full
+	// record (or the end); the other stream's may come in between.
 	Tail int
 	// Follow keeps reading new records, across rotations, until ctx is done,
 	// Until has passed, or Done reports that the writer is gone.

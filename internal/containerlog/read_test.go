@@ -280,3 +280,37 @@ func TestReadWhileRotating(t *testing.T) {
 		})
 	}
 }
+
+// A "line" longer than any record (maxRecord) is junk: skipped without
+// being held in memory, forwards and backwards.
+func TestReadSkipsOversizedJunk(t *testing.T) {
+	l := newTestLog(t, filepath.Join(t.TempDir(), "ctr.log"), DriverK8sFile, 0, 0)
+	l.write("stdout", "before\n")
+	l.raw(strings.Repeat("j", maxRecord+chunkSize+1) + "\n")
+	l.write("stdout", "after\n")
+	check(t, l, Options{Tail: -1})
+	check(t, l, Options{Tail: 1})
+	check(t, l, Options{Tail: 2})
+}
+
+// json-file records that are not the monitor's own shape (docker's attrs,
+// another key order, raw invalid UTF-8) go through encoding/json.
+func TestReadJSONOtherShapes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ctr.log")
+	recs := `{"log":"with attrs\n","stream":"stderr","attrs":{"tag":"x"},"time":"2024-05-06T07:08:09.1Z"}
+{"time":"2024-05-06T07:08:09.2Z","stream":"stdout","log":"keys reordered\n"}
+{"log":"bad ` + "\xff" + ` utf-8\n","stream":"stdout","time":"2024-05-06T07:08:09.3Z"}
+{"log":"surrogates \ud83d\ude00 \u00e9\n","stream":"stdout","time":"2024-05-06T07:08:09.4Z"}
+`
+	if err := os.WriteFile(path, []byte(recs), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	o, e := read(t, path, DriverJSONFile, Options{Tail: -1, Timestamps: true})
+	wantO := "2024-05-06T07:08:09.200000000Z keys reordered\n" +
+		"2024-05-06T07:08:09.300000000Z bad \ufffd utf-8\n" +
+		"2024-05-06T07:08:09.400000000Z surrogates 😀 é\n"
+	wantE := "2024-05-06T07:08:09.100000000Z with attrs\n"
+	if o != wantO || e != wantE {
+		t.Errorf("got %q, %q\nwant %q, %q", o, e, wantO, wantE)
+	}
+}

@@ -21,7 +21,7 @@ type start struct {
 // resolveLimit bounds how many records the tail looks back for the last
 // record of a stream before its cut (a stream silent for that long is
 // taken to have ended its last line).
-const resolveLimit = 1 << 16
+const resolveLimit = 8192
 
 // backIter walks the records of the chain backwards, from end in the
 // newest file.
