@@ -16,7 +16,10 @@
 //
 // Tail reads backwards from the end of the newest file, in chunks, going to
 // older files only as far as the lines asked for: its cost is that of the
-// lines shown, not of the log.
+// lines shown, not of the log (plus up to 8192 records more, looking for
+// where a silent stream's last line stands; and with Since or Until, of the
+// lines outside the window it passes over). A tail of 10 lines of a 100 MB
+// log takes about a millisecond (BenchmarkTail100MB).
 //
 // Follow polls (PollInterval). The monitor rotates by renaming path to
 // path.1 (after closing it) and creating path again; the reader holds its
