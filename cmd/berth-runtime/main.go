@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berth-project/berth/internal/errdefs"
+	"github.com/berth-project/berth/internal/linux/ns"
 	"github.com/berth-project/berth/internal/runtime"
 	"github.com/berth-project/berth/internal/runtime/initproc"
 )
@@ -165,14 +166,17 @@ func (g *globals) isRootless() bool {
 	case "false":
 		return false
 	}
-	return os.Geteuid() != 0
+	// As runc: root of a user namespace (a rootless engine's, as Podman's)
+	// has no say over the host's cgroups either.
+	return os.Geteuid() != 0 || ns.InUserNamespace()
 }
 
 func (g *globals) runtime() *runtime.Runtime {
 	root := g.root
 	if root == "" {
 		root = runtime.DefaultRoot
-		if g.isRootless() {
+		// (root of a user namespace keeps /run/berth-runtime, its own)
+		if os.Geteuid() != 0 || g.rootless == "true" {
 			if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
 				root = filepath.Join(xdg, "berth-runtime")
 			} else {

@@ -20,8 +20,8 @@
 //   - the last component of an entry is never followed: it is replaced (a
 //     directory entry over a symlink makes a directory there);
 //   - hard links must name a regular file (not a symlink), device nodes
-//     need AllowDevices, trusted.overlay.* xattrs are refused, and the
-//     layer's size is bounded.
+//     need AllowDevices, trusted.overlay.* and user.overlay.* xattrs are
+//     refused, and the layer's size is bounded.
 //
 // Each component is opened in the handle of its parent (openat2 with
 // RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS when the name has no symlink, the

@@ -32,6 +32,8 @@ func maliciousLayers(t testing.TB, host string) []maliciousCase {
 	big := strings.Repeat("x", 1<<20)
 	xattr := file("x", "")
 	xattr.pax = map[string]string{"SCHILY.xattr.trusted.overlay.redirect": "/etc"}
+	userXattr := file("x", "")
+	userXattr.pax = map[string]string{"SCHILY.xattr.user.overlay.opaque": "y"}
 	dev := ent{name: "null", typ: tar.TypeChar, major: 1, minor: 3}
 	inRoot := strings.TrimPrefix(host, "/") // where host lands below root
 	return []maliciousCase{
@@ -47,6 +49,7 @@ func maliciousLayers(t testing.TB, host string) []maliciousCase {
 		{name: "whiteout dotdot", tar: layer(t, file("../.wh.host", ""))},
 		{name: "device refused", tar: layer(t, dev)},
 		{name: "overlay xattr", tar: layer(t, xattr)},
+		{name: "overlay user xattr", tar: layer(t, userXattr)},
 		{name: "bomb", tar: layer(t, file("big", big)), opts: ApplyOptions{MaxBytes: 64 << 10}},
 		{name: "symlink loop", tar: layer(t, symlink("a", "b"), symlink("b", "a"), file("a/x", "pwned"))},
 		{name: "symlink to a file as parent", tar: layer(t, file("f", ""), symlink("s", "f"), file("s/x", "pwned"))},

@@ -17,10 +17,12 @@ import (
 const xattrPrefix = "SCHILY.xattr."
 
 // checkXattrs refuses xattrs that only the overlay snapshotter may write: a
-// layer forging trusted.overlay.* could redirect lookups across layers.
+// layer forging trusted.overlay.* (or user.overlay.*, which overlay reads
+// instead when mounted with userxattr, as a rootless engine does) could
+// redirect lookups across layers.
 func checkXattrs(hdr *tar.Header) error {
 	for k := range hdr.PAXRecords {
-		if strings.HasPrefix(k, xattrPrefix+"trusted.overlay.") {
+		if strings.HasPrefix(k, xattrPrefix+"trusted.overlay.") || strings.HasPrefix(k, xattrPrefix+"user.overlay.") {
 			return fmt.Errorf("xattr %q refused: %w", strings.TrimPrefix(k, xattrPrefix), errdefs.ErrInvalidArgument)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/linux/cgroups"
 	"github.com/berth-project/berth/internal/linux/mount"
+	"github.com/berth-project/berth/internal/linux/ns"
 	"github.com/berth-project/berth/internal/linux/pty"
 	"github.com/berth-project/berth/internal/linux/seccomp"
 	"github.com/berth-project/berth/internal/runtime/hooks"
@@ -198,7 +199,7 @@ func (r *Runtime) create(o CreateOptions) (_ *created, err error) {
 	cfg := initproc.Config{
 		Spec: spec, Process: spec.Process, Rootfs: rootfs, FifoPath: fifo,
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds,
-		HostMounts: c.State.HostMounts, NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace) && sp.childUnshare&unix.CLONE_NEWTIME == 0, UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "",
+		HostMounts: c.State.HostMounts, NewCgroupNS: sp.newNS(specs.CgroupNamespace), NewTimeNS: sp.newNS(specs.TimeNamespace) && sp.childUnshare&unix.CLONE_NEWTIME == 0, UserNS: sp.newNS(specs.UserNamespace) || namespacePath(spec, specs.UserNamespace) != "" || ns.InUserNamespace(),
 		NewUTS: hasNamespace(spec, specs.UTSNamespace), CgroupPaths: c.State.CgroupPaths,
 		HookHandshake: spec.Hooks != nil && len(spec.Hooks.Prestart)+len(spec.Hooks.CreateRuntime) > 0,
 		State:         *c.specState(Creating),

@@ -10,6 +10,8 @@ const (
 	EnvJoin        = "_BERTH_NS_JOIN"
 	EnvUnshare     = "_BERTH_NS_UNSHARE"
 	EnvTimeOffsets = "_BERTH_NS_TIME_OFFSETS"
+	EnvKeepCwd     = "_BERTH_NS_KEEP_CWD"
+	EnvSyncFd      = "_BERTH_SYNC_FD"
 )
 
 // Sync messages of the id-map handshake (see the package doc).

@@ -24,6 +24,9 @@ static void fail(const char *what, const char *arg) {
 			 what, arg, strerror(errno));
 	if (sync_fd >= 0 && n > 0)
 		(void)!write(sync_fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	else
+		// No sync fd (berth joining its rootless namespaces): say it on stderr.
+		fprintf(stderr, "Error: nsenter: %s %s: %s\n", what, arg, strerror(errno));
 	_exit(1);
 }
 
@@ -85,6 +88,9 @@ __attribute__((constructor)) static void berth_nsenter(void) {
 	// opened first: once in a user namespace, we may no longer open the
 	// /proc/<pid>/ns files of a process outside it.
 	int pid_ns = 0, user_ns = 0;
+	// _BERTH_NS_KEEP_CWD: joining a mount namespace moves the process to
+	// its root; go back to the same path there (berth's relative paths).
+	char *cwd = getenv("_BERTH_NS_KEEP_CWD") ? getcwd(NULL, 0) : NULL;
 	if (joins) {
 		enum { max_joins = 16 };
 		int fds[max_joins], flags[max_joins], n = 0;
@@ -112,6 +118,12 @@ __attribute__((constructor)) static void berth_nsenter(void) {
 				user_ns = 1;
 		}
 		free(list);
+	}
+	if (cwd) {
+		if (chdir(cwd) < 0)
+			fail("return to the working directory", cwd);
+		free(cwd);
+		unsetenv("_BERTH_NS_KEEP_CWD");
 	}
 	if (user_ns) {
 		// Be the joined namespace's root (when it maps one).

@@ -61,7 +61,8 @@ type Config struct {
 	// NewTimeNS asks the init to unshare a time namespace (with
 	// Spec.Linux.TimeOffsets): the process enters it at execve.
 	NewTimeNS bool `json:"newTimeNS,omitempty"`
-	// UserNS tells the init it runs in a new user namespace: devices are
+	// UserNS tells the init it runs in a user namespace (its own, or the
+	// one the runtime itself runs in, a rootless engine's): devices are
 	// bind-mounted from the host, not created.
 	UserNS bool `json:"userNS,omitempty"`
 	// NewUTS reports whether the container has a UTS namespace of its own

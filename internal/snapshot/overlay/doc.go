@@ -17,7 +17,9 @@
 // read-write bind of its fs. A view of one parent is a read-only bind of the
 // parent's fs; a view of more is a read-only overlay of lowerdirs only.
 // Upper directories hold overlay's own whiteouts (character devices 0/0)
-// and opaque directories (xattr trusted.overlay.opaque=y).
+// and opaque directories (xattr trusted.overlay.opaque=y; with
+// Options.UserXattr, in a rootless engine's user namespace,
+// user.overlay.opaque=y).
 //
 // Limits of the lowerdir option: mount(2) (mount.All) takes it within a
 // page with the other options (about 90 layers under /var/lib/berth);

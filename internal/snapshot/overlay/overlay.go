@@ -20,12 +20,18 @@ type Options struct {
 	// default the mounts ask for index=off (when the kernel knows the
 	// option), as a layer is shared by many overlays.
 	IndexOn bool
+	// UserXattr mounts with overlay's userxattr option, for a mount made
+	// in a user namespace (rootless; Linux 5.11 and later): overlay keeps
+	// its opaque-directory and other marks in user.overlay.* xattrs, since
+	// only the host's root may write trusted.* ones.
+	UserXattr bool
 }
 
 // Snapshotter is the overlayfs snapshot.Snapshotter.
 type Snapshotter struct {
-	st       *storage.Store
-	indexOff bool
+	st        *storage.Store
+	indexOff  bool
+	userXattr bool
 }
 
 var _ snapshot.Snapshotter = (*Snapshotter)(nil)
@@ -38,7 +44,7 @@ func New(root string, opts Options) (*Snapshotter, error) {
 		return nil, err
 	}
 	_, err = os.Stat("/sys/module/overlay/parameters/index")
-	return &Snapshotter{st: st, indexOff: !opts.IndexOn && err == nil}, nil
+	return &Snapshotter{st: st, indexOff: !opts.IndexOn && err == nil, userXattr: opts.UserXattr}, nil
 }
 
 // Stat returns the snapshot named key.
@@ -132,10 +138,14 @@ func (s *Snapshotter) mounts(sn storage.Snapshot, parents []storage.Snapshot) []
 }
 
 func (s *Snapshotter) overlayOptions() []string {
+	var o []string
 	if s.indexOff {
-		return []string{"index=off"}
+		o = append(o, "index=off")
 	}
-	return nil
+	if s.userXattr {
+		o = append(o, "userxattr")
+	}
+	return o
 }
 
 func (s *Snapshotter) lowerdirs(parents []storage.Snapshot) string {

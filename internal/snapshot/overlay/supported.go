@@ -14,6 +14,12 @@ import (
 // scratch directory there. An error wraps errdefs.ErrNotImplemented when
 // overlay refused; the engine then falls back to the native snapshotter.
 func Supported(root string) error {
+	return SupportedWith(root, Options{})
+}
+
+// SupportedWith is Supported for a snapshotter with opts (UserXattr: the
+// check mount asks for userxattr too).
+func SupportedWith(root string, opts Options) error {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return fmt.Errorf("overlay check in %s: %w", root, err)
 	}
@@ -27,11 +33,15 @@ func Supported(root string) error {
 			return fmt.Errorf("overlay check in %s: %w", root, err)
 		}
 	}
-	f, err := mount.Detached(mount.Mount{Type: "overlay", Source: "overlay", Options: []string{
+	o := []string{
 		"lowerdir=" + filepath.Join(dir, "lower"),
 		"upperdir=" + filepath.Join(dir, "upper"),
 		"workdir=" + filepath.Join(dir, "work"),
-	}})
+	}
+	if opts.UserXattr {
+		o = append(o, "userxattr")
+	}
+	f, err := mount.Detached(mount.Mount{Type: "overlay", Source: "overlay", Options: o})
 	if err != nil {
 		return fmt.Errorf("overlay on %s: %w: %w", root, errdefs.ErrNotImplemented, err)
 	}
