@@ -47,7 +47,7 @@ func (e *Engine) Save(ctx context.Context, w io.Writer, words []string, format s
 	if err != nil {
 		return err
 	}
-	return imagearchive.Save(ctx, w, e.content, named, f)
+	return e.saved(imagearchive.Save(ctx, w, e.content, named, f), named)
 }
 
 // Load reads the images of an archive, unpacks them and records them. It
@@ -69,6 +69,7 @@ func (e *Engine) Load(ctx context.Context, r io.Reader) ([]string, error) {
 		if err != nil {
 			return out, err
 		}
+		e.imageEvent(nil, img.Config.String(), familiar(img.Name), "load")
 		if img.Name != "" {
 			out = append(out, familiar(img.Name))
 		} else {
@@ -110,7 +111,7 @@ func (e *Engine) Import(ctx context.Context, r io.Reader, opts ImportOptions) (s
 	if opts.Name != "" {
 		name = ref.String()
 	}
-	return e.adopt(ctx, name, desc)
+	return e.imported(e.adopt(ctx, name, desc))
 }
 
 // adopt unpacks an image whose blobs are all in the content store (loaded

@@ -122,8 +122,9 @@ func (e *Engine) Rename(s, name string) error {
 		if err := tx.Release(nameKind, c.Name); err != nil {
 			return err
 		}
+		oldName := c.Name
 		c.Name = name
-		return store.Put(tx, store.Containers, c.ID, c)
+		return e.containerEvent(store.Put(tx, store.Containers, c.ID, c), c, "rename", "oldName", oldName)
 	})
 }
 

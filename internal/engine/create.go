@@ -211,7 +211,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 		}
 		return store.Create(tx, store.Containers, id, c)
 	})
-	return c, err
+	return c, e.containerEvent(err, c, "create")
 }
 
 // labelContainer marks the snapshot of a container with its ID.

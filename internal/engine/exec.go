@@ -49,6 +49,7 @@ func (e *Engine) Exec(ctx context.Context, s string, o ExecOptions) (int, error)
 	if err != nil {
 		return 0, err
 	}
+	e.execEvents(c, p)
 	return e.runtimeFor(c).Exec(ctx, c.ID, p, ociruntime.ExecOpts{
 		Detach: o.Detach, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 	})

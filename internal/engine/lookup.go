@@ -82,5 +82,5 @@ func (e *Engine) Tag(src, dst string) (store.Image, error) {
 	if _, err := e.recordImage(img); err != nil {
 		return store.Image{}, err
 	}
-	return img, nil
+	return img, e.imageEvent(nil, img.Config.String(), familiar(img.Name), "tag")
 }

@@ -54,7 +54,7 @@ func (e *Engine) PruneImages(ctx context.Context, all bool) (PruneResult, error)
 	}
 	gc, err := e.collect(ctx)
 	res.Reclaimed = gc.Reclaimed
-	return res, err
+	return res, e.imagesRemoved(err, RemoveResult{Untagged: res.Untagged, Deleted: res.Deleted})
 }
 
 // recordKeyWord is a word that lookupImages resolves to img alone.

@@ -104,7 +104,7 @@ func (e *Engine) Pull(ctx context.Context, name string, opts PullOptions) (PullR
 	if err != nil {
 		return PullResult{}, err
 	}
-	return PullResult{Ref: ref, Image: img, Updated: updated}, nil
+	return PullResult{Ref: ref, Image: img, Updated: updated}, e.imageEvent(nil, ref.Familiar(), stripTag(ref.Familiar()), "pull")
 }
 
 // LabelIndexDigest records, on an image pulled through an index, the

@@ -74,5 +74,5 @@ func (e *Engine) Push(ctx context.Context, name string, opts PushOptions) (PushR
 	if tag == "" {
 		tag = ref.Digest.String()
 	}
-	return PushResult{Ref: ref, Tag: tag, Descriptor: img.Target}, nil
+	return PushResult{Ref: ref, Tag: tag, Descriptor: img.Target}, e.imageEvent(nil, ref.Familiar(), stripTag(ref.Familiar()), "push")
 }

@@ -83,7 +83,7 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, volumes bool)
 	if err := os.RemoveAll(e.runDir(c.ID)); err != nil {
 		return err
 	}
-	return os.RemoveAll(e.containerDir(c.ID))
+	return e.containerEvent(os.RemoveAll(e.containerDir(c.ID)), c, "destroy")
 }
 
 // teardown releases what a run of c holds once it is done: the runtime's
@@ -109,6 +109,7 @@ func (e *Engine) Cleanup(ctx context.Context, id string) error {
 	if st := e.State(ctx, c); st.Status != StatusExited {
 		return nil // restarted meanwhile (docker start after the exit)
 	}
+	e.die(ctx, c)
 	if c.AutoRemove {
 		return e.removeContainer(ctx, c, true)
 	}

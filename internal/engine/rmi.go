@@ -32,7 +32,7 @@ func (e *Engine) RemoveImage(ctx context.Context, s string, force bool) (RemoveR
 			return res, fmt.Errorf("collect the layers of %s: %w", s, err)
 		}
 	}
-	return res, err
+	return res, e.imagesRemoved(err, res)
 }
 
 // removeImage removes records and roots, leaving collection to the caller.

@@ -138,6 +138,7 @@ func (e *Engine) launch(ctx context.Context, c Container, waitStart bool) (start
 		return false, fmt.Errorf("start %s: %w", c.Name, err)
 	}
 	l.Process.Release()
+	e.containerEvent(nil, c, "start")
 	return true, nil
 }
 

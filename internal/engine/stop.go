@@ -32,7 +32,7 @@ func (e *Engine) Stop(ctx context.Context, s string, timeout int) (Container, er
 	run := e.runDir(c.ID)
 	rep, err := monitor.Stop(ctx, run)
 	if err == nil && rep.Status == monitor.StatusExited {
-		return c, e.waitExit(ctx, c, 0)
+		return c, e.containerEvent(e.waitExit(ctx, c, 0), c, "stop")
 	}
 	sig := syscall.SIGTERM
 	if _, n, err := spec.ParseSignal(c.StopSignal); err == nil && n > 0 {
@@ -48,13 +48,13 @@ func (e *Engine) Stop(ctx context.Context, s string, timeout int) (Container, er
 			return c, fmt.Errorf("stop %s: %w", c.Name, err)
 		}
 		if err := e.waitExit(ctx, c, time.Duration(timeout)*time.Second); err == nil {
-			return c, nil
+			return c, e.containerEvent(nil, c, "stop")
 		}
 	}
 	if err := rt.Kill(ctx, c.ID, syscall.SIGKILL, true); err != nil && !gone(err) {
 		return c, fmt.Errorf("kill %s: %w", c.Name, err)
 	}
-	return c, e.waitExit(ctx, c, 0)
+	return c, e.containerEvent(e.waitExit(ctx, c, 0), c, "stop")
 }
 
 // Kill sends sig to the container's process (docker kill). The restart
@@ -70,7 +70,7 @@ func (e *Engine) Kill(ctx context.Context, s string, sig syscall.Signal) (Contai
 	if err := e.runtimeFor(c).Kill(ctx, c.ID, sig, false); err != nil {
 		return c, fmt.Errorf("kill %s: %w", c.Name, err)
 	}
-	return c, nil
+	return c, e.containerEvent(nil, c, "kill", "signal", fmt.Sprint(int(sig)))
 }
 
 // Pause freezes the container's processes; Unpause thaws them.
@@ -82,7 +82,7 @@ func (e *Engine) Pause(ctx context.Context, s string) (Container, error) {
 	if st := e.State(ctx, c); st.Status != StatusRunning {
 		return c, fmt.Errorf("container %s is %s, not running: %w", c.Name, st.Status, errdefs.ErrFailedPrecondition)
 	}
-	return c, e.runtimeFor(c).Pause(ctx, c.ID)
+	return c, e.containerEvent(e.runtimeFor(c).Pause(ctx, c.ID), c, "pause")
 }
 
 // Unpause thaws a paused container.
@@ -94,7 +94,7 @@ func (e *Engine) Unpause(ctx context.Context, s string) (Container, error) {
 	if st := e.State(ctx, c); !st.Paused {
 		return c, fmt.Errorf("container %s is not paused: %w", c.Name, errdefs.ErrFailedPrecondition)
 	}
-	return c, e.runtimeFor(c).Resume(ctx, c.ID)
+	return c, e.containerEvent(e.runtimeFor(c).Resume(ctx, c.ID), c, "unpause")
 }
 
 // gone reports whether a runtime error says the container's process is

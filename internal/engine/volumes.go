@@ -18,7 +18,7 @@ func (e *Engine) CreateVolume(name, driver string, labels map[string]string) (vo
 		v, err = volume.New(e.volumesDir()).Create(tx, volume.Options{Name: name, Driver: driver, Labels: labels})
 		return err
 	})
-	return v, err
+	return v, e.volumeEvent(err, v.Name, "create")
 }
 
 // Volumes lists volumes that pass the filters ("dangling=true",
@@ -92,7 +92,7 @@ func (e *Engine) RemoveVolume(name string, force bool) error {
 		if force && errdefs.IsNotFound(err) {
 			return nil
 		}
-		return err
+		return e.volumeEvent(err, name, "destroy")
 	})
 }
 
@@ -118,6 +118,7 @@ func (e *Engine) PruneVolumes(ctx context.Context, all bool) ([]string, error) {
 				return err
 			}
 			removed = append(removed, v.Name)
+			e.volumeEvent(nil, v.Name, "destroy")
 		}
 		return vols.Sweep(tx)
 	})
