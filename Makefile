@@ -8,7 +8,7 @@ export GOFLAGS
 RUNTIME_PKG := ./cmd/berth-runtime
 FUZZTIME    ?= 10s
 
-.PHONY: help deps demo build probe test test-unit test-root test-fuzz test-compat test-cgroup2 lint bench bench-pull install clean
+.PHONY: help deps demo build cni-plugins probe test test-unit test-root test-fuzz test-compat test-cgroup2 lint bench bench-pull install clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z0-9_-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -19,12 +19,18 @@ deps: ## install the Debian packages and Go modules the build and tests need (ro
 demo: deps build ## run a first container with berth-runtime (root)
 	scripts/demo.sh
 
-build: ## build bin/berth, bin/berth-monitor, bin/berth-runtime and the static test probe
+build: cni-plugins ## build bin/berth, bin/berth-monitor, bin/berth-runtime, the CNI plugins and the static test probe
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/berth ./cmd/berth
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/berth-monitor ./cmd/berth-monitor
 	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN)/berth-runtime $(RUNTIME_PKG)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/probe ./test/probe
+
+CNI_PLUGINS := ipam/host-local main/bridge main/loopback meta/firewall meta/portmap meta/tuning
+
+cni-plugins: ## build the CNI reference plugins (pinned in go.mod) into bin/cni, static
+	@mkdir -p $(BIN)/cni
+	for p in $(CNI_PLUGINS); do CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/cni/$${p#*/} github.com/containernetworking/plugins/plugins/$$p || exit 1; done
 
 probe: build
 
@@ -65,6 +71,7 @@ install: build ## install the binaries under $(PREFIX)/bin
 	install -m 0755 $(BIN)/berth-runtime $(PREFIX)/bin/berth-runtime
 	install -m 0755 $(BIN)/berth $(PREFIX)/bin/berth
 	install -m 0755 $(BIN)/berth-monitor $(PREFIX)/bin/berth-monitor
+	install -d $(PREFIX)/libexec/berth/cni && install -m 0755 $(BIN)/cni/* $(PREFIX)/libexec/berth/cni/
 
 clean: ## remove built binaries
 	rm -rf $(BIN)
