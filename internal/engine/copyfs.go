@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/berth-project/berth/internal/linux/mount"
+	"github.com/berth-project/berth/internal/linux/ns"
+	"github.com/berth-project/berth/internal/linux/pathrs"
+)
+
+// containerFS returns a handle on c's file system as its processes see
+// it — the root filesystem with the container's volumes and bind mounts
+// on it (not its tmpfs mounts, whose contents only the container sees) —
+// as a detached mount tree: pathrs.FdPath(f) is its "/", from any thread.
+// Closing f drops the tree; nothing is mounted where the host (or the
+// container) sees it, so a berth killed mid-copy leaves no mount.
+//
+// The tree is put together in a mount namespace of its own, on a thread
+// thrown away afterwards: the running container's rootfs mount (or, for
+// a container that does not run, its snapshot mounted there for the
+// moment), each volume and bind cloned onto its destination — resolved
+// inside the rootfs with pathrs, so a symlink the container planted
+// cannot send it to the host — read-only where the container has it
+// read-only, and the rootfs read-only for a --read-only container. The
+// tree is then cloned out with open_tree(2).
+//
+// Going through /proc/<pid>/root instead would need no mounts, but every
+// path beneath it would be resolved by the kernel on the host's behalf
+// against a root the container controls, and it only exists while the
+// container runs.
+//
+// The caller holds the container's lock, so that no start mounts the
+// snapshot meanwhile.
+func (e *Engine) containerFS(ctx context.Context, c Container, readOnlyRoot bool) (*os.File, error) {
+	rootfs := e.rootfs(c.ID)
+	var ms []mount.Mount
+	if !mounted(rootfs) {
+		var err error
+		if ms, err = e.snap.Mounts(ctx, c.Snapshot); err != nil {
+			return nil, fmt.Errorf("root filesystem of %s: %w", c.Name, err)
+		}
+	}
+	binds := slices.Clone(c.Mounts)
+	// Parents before what is mounted inside them.
+	slices.SortStableFunc(binds, func(a, b MountPoint) int {
+		return cmp.Compare(strings.Count(path.Clean(a.Destination), "/"), strings.Count(path.Clean(b.Destination), "/"))
+	})
+	var tree *os.File
+	err := ns.UnshareAndRun(unix.CLONE_NEWNS|unix.CLONE_FS, func() error {
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("make the copy's mount namespace private: %w", err)
+		}
+		if ms != nil {
+			if err := mount.All(ms, rootfs); err != nil {
+				return fmt.Errorf("mount the root filesystem of %s: %w", c.Name, err)
+			}
+		}
+		root, err := pathrs.OpenRoot(rootfs)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		for _, m := range binds {
+			if m.Type != "bind" && m.Type != "volume" {
+				continue
+			}
+			if err := bindInto(root, m); err != nil {
+				return fmt.Errorf("mount %s on %s of %s: %w", m.Source, m.Destination, c.Name, err)
+			}
+		}
+		fd, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		if err != nil {
+			return fmt.Errorf("clone the file system of %s: %w", c.Name, err)
+		}
+		tree = os.NewFile(uintptr(fd), "container "+c.ID)
+		if readOnlyRoot {
+			if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+				tree.Close()
+				return fmt.Errorf("make the root filesystem of %s read-only: %w", c.Name, err)
+			}
+		}
+		return nil
+	})
+	return tree, err
+}
+
+// bindInto clones the host path m.Source (with what is mounted below it)
+// onto m.Destination inside root, made the way the runtime makes it: a
+// directory or a file, created if missing.
+func bindInto(root *pathrs.Root, m MountPoint) error {
+	st, err := os.Stat(m.Source)
+	if err != nil {
+		return err
+	}
+	var dst *os.File
+	if st.IsDir() {
+		dst, err = root.MkdirAll(m.Destination, 0o755)
+	} else {
+		dst, err = root.MkFile(m.Destination, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return fmt.Errorf("clone: %w", err)
+	}
+	defer unix.Close(fd)
+	if !m.RW {
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+			return fmt.Errorf("read-only: %w", err)
+		}
+	}
+	if err := unix.MoveMount(fd, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	return nil
+}
