@@ -17,7 +17,7 @@ func newContainerCmd(g *globals) *cobra.Command {
 	cmd.AddCommand(ls, inspect, newRunCmd(g), newCreateCmd(g), newStartCmd(g), newStopCmd(g),
 		newRestartCmd(g), newKillCmd(g), newRmCmd(g), newPauseCmd(g), newUnpauseCmd(g), newWaitCmd(g),
 		newExecCmd(g), newAttachCmd(g), newLogsCmd(g), newRenameCmd(g), newContainerPruneCmd(g),
-		newCleanupCmd(g))
+		newCleanupCmd(g), newStatsCmd(g), newTopCmd(g), newCpCmd(g), newPortCmd(g), newUpdateCmd(g))
 	return cmd
 }
 

@@ -115,6 +115,7 @@ cannot be run, 127 when it is not found, else the container's.`,
 		newKillCmd(g), newRmCmd(g), newPsCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g),
 		newWaitCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRenameCmd(g),
 		newContainerCmd(g), newVolumeCmd(g),
+		newStatsCmd(g), newTopCmd(g), newCpCmd(g), newPortCmd(g), newUpdateCmd(g), newEventsCmd(g), newInfoCmd(g),
 	)
 	return cmd
 }

@@ -8,7 +8,8 @@ import (
 
 func newSystemCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "system", Short: "Manage berth's storage"}
-	cmd.AddCommand(newSystemDFCmd(g))
+	info := newInfoCmd(g)
+	cmd.AddCommand(newSystemDFCmd(g), info, newSystemPruneCmd(g))
 	return cmd
 }
 

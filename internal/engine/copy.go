@@ -116,15 +116,12 @@ func (e *Engine) withContainerFS(ctx context.Context, s string, forWrite bool, f
 		return err
 	}
 	defer unlock()
-	readOnly := false
-	if forWrite {
-		sp, err := readSpec(e.containerDir(c.ID))
-		if err != nil {
-			return err
-		}
-		readOnly = sp.Root != nil && sp.Root.Readonly
+	sp, err := readSpec(e.containerDir(c.ID))
+	if err != nil {
+		return err
 	}
-	tree, err := e.containerFS(ctx, c, readOnly)
+	readOnly := forWrite && sp.Root != nil && sp.Root.Readonly
+	tree, err := e.containerFS(ctx, c, sp, readOnly)
 	if err != nil {
 		return err
 	}

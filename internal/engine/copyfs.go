@@ -14,11 +14,14 @@ import (
 	"github.com/berth-project/berth/internal/linux/mount"
 	"github.com/berth-project/berth/internal/linux/ns"
 	"github.com/berth-project/berth/internal/linux/pathrs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // containerFS returns a handle on c's file system as its processes see
-// it — the root filesystem with the container's volumes and bind mounts
-// on it (not its tmpfs mounts, whose contents only the container sees) —
+// it — the root filesystem with the bind mounts of its spec on it: volumes,
+// -v and --mount binds, and the hosts, hostname and resolv.conf files
+// (not its tmpfs, proc or sys mounts, whose contents only the container
+// sees), as docker's cp sees them —
 // as a detached mount tree: pathrs.FdPath(f) is its "/", from any thread.
 // Closing f drops the tree; nothing is mounted where the host (or the
 // container) sees it, so a berth killed mid-copy leaves no mount.
@@ -39,7 +42,7 @@ import (
 //
 // The caller holds the container's lock, so that no start mounts the
 // snapshot meanwhile.
-func (e *Engine) containerFS(ctx context.Context, c Container, readOnlyRoot bool) (*os.File, error) {
+func (e *Engine) containerFS(ctx context.Context, c Container, sp *specs.Spec, readOnlyRoot bool) (*os.File, error) {
 	rootfs := e.rootfs(c.ID)
 	var ms []mount.Mount
 	if !mounted(rootfs) {
@@ -48,9 +51,14 @@ func (e *Engine) containerFS(ctx context.Context, c Container, readOnlyRoot bool
 			return nil, fmt.Errorf("root filesystem of %s: %w", c.Name, err)
 		}
 	}
-	binds := slices.Clone(c.Mounts)
+	var binds []specs.Mount
+	for _, m := range sp.Mounts {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+			binds = append(binds, m)
+		}
+	}
 	// Parents before what is mounted inside them.
-	slices.SortStableFunc(binds, func(a, b MountPoint) int {
+	slices.SortStableFunc(binds, func(a, b specs.Mount) int {
 		return cmp.Compare(strings.Count(path.Clean(a.Destination), "/"), strings.Count(path.Clean(b.Destination), "/"))
 	})
 	var tree *os.File
@@ -69,9 +77,6 @@ func (e *Engine) containerFS(ctx context.Context, c Container, readOnlyRoot bool
 		}
 		defer root.Close()
 		for _, m := range binds {
-			if m.Type != "bind" && m.Type != "volume" {
-				continue
-			}
 			if err := bindInto(root, m); err != nil {
 				return fmt.Errorf("mount %s on %s of %s: %w", m.Source, m.Destination, c.Name, err)
 			}
@@ -94,8 +99,8 @@ func (e *Engine) containerFS(ctx context.Context, c Container, readOnlyRoot bool
 
 // bindInto clones the host path m.Source (with what is mounted below it)
 // onto m.Destination inside root, made the way the runtime makes it: a
-// directory or a file, created if missing.
-func bindInto(root *pathrs.Root, m MountPoint) error {
+// directory or a file, created if missing; read-only with "ro".
+func bindInto(root *pathrs.Root, m specs.Mount) error {
 	st, err := os.Stat(m.Source)
 	if err != nil {
 		return err
@@ -115,7 +120,7 @@ func bindInto(root *pathrs.Root, m MountPoint) error {
 		return fmt.Errorf("clone: %w", err)
 	}
 	defer unix.Close(fd)
-	if !m.RW {
+	if slices.Contains(m.Options, "ro") {
 		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
 		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
 			return fmt.Errorf("read-only: %w", err)

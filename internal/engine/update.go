@@ -226,6 +226,9 @@ func applyResources(cur specs.LinuxResources, ch *specs.LinuxResources) *specs.L
 		unset(&m.Limit)
 		unset(&m.Swap)
 		cur.Memory = &m
+		if m == (specs.LinuxMemory{}) {
+			cur.Memory = nil
+		}
 	}
 	if ch.CPU != nil {
 		c := specs.LinuxCPU{}

@@ -1,0 +1,37 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"strconv"
+)
+
+// PortBinding is one published port of a container: traffic to
+// HostIP:HostPort reaches PrivatePort/Protocol in the container.
+type PortBinding struct {
+	PrivatePort uint16 `json:"PrivatePort"`
+	Protocol    string `json:"Type"` // tcp, udp, sctp
+	HostIP      string `json:"IP"`
+	HostPort    uint16 `json:"PublicPort"`
+}
+
+// HostAddr is the host's side as docker's port prints it ("0.0.0.0:8080",
+// "[::]:8080").
+func (p PortBinding) HostAddr() string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(int(p.HostPort)))
+}
+
+// Ports returns the published ports of the container the user's word s
+// names. Publishing (-p) comes with bridge networking: until a container
+// record carries port mappings, every container has none, and the answer
+// is empty — the caller's data path stays the same once they exist.
+func (e *Engine) Ports(ctx context.Context, s string) ([]PortBinding, error) {
+	if _, err := e.container(s); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
