@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -277,7 +278,7 @@ func (r *eventReader) drain(fn func(Event) error) error {
 	}
 	data := append(r.partial, b...)
 	for {
-		i := strings.IndexByte(string(data), '\n')
+		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
 		}
@@ -336,18 +337,24 @@ func readEventFile(path string, fn func(Event) error) error {
 		return fmt.Errorf("events: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var ev Event
-		if json.Unmarshal(sc.Bytes(), &ev) != nil {
-			continue
+	br := bufio.NewReader(f)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			var ev Event
+			if json.Unmarshal(line, &ev) == nil {
+				if err := fn(ev); err != nil {
+					return err
+				}
+			}
 		}
-		if err := fn(ev); err != nil {
-			return err
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
 		}
 	}
-	return sc.Err()
 }
 
 // imagesRemoved records the untag and delete events of an rmi or a prune
