@@ -122,13 +122,9 @@ func startFailed(ctx context.Context, e *engine.Engine, c engine.Container, err 
 
 // waitGone waits (a little) for a container to be removed.
 func waitGone(ctx context.Context, e *engine.Engine, id string) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, err := e.InspectContainer(ctx, id); errdefs.IsNotFound(err) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = e.WaitRemoved(ctx, id)
 }
 
 // exitStatus makes berth exit with the container's code.

@@ -77,14 +77,20 @@ func (e *Engine) launch(ctx context.Context, c Container, waitStart bool) (start
 		return false, fmt.Errorf("berth-monitor: not found beside berth nor in $PATH: %w", errdefs.ErrNotFound)
 	}
 	rt := e.runtimeFor(c)
-	// What an earlier run left: the runtime's record, the exit record.
-	if err := rt.Delete(ctx, c.ID, true); err != nil && !errdefs.IsNotFound(err) {
-		return false, fmt.Errorf("remove the previous run of %s: %w", c.Name, err)
+	run := e.runDir(c.ID)
+	// What an earlier run left: the runtime's record, the exit record. Only
+	// a monitor launched below makes a runtime record, after its run
+	// directory exists, and both live under the run root: without the
+	// directory (a container never started, or a reboot since) there is no
+	// record, and no runtime process to spend on deleting it.
+	if _, err := os.Stat(run); !errors.Is(err, os.ErrNotExist) {
+		if err := rt.Delete(ctx, c.ID, true); err != nil && !errdefs.IsNotFound(err) {
+			return false, fmt.Errorf("remove the previous run of %s: %w", c.Name, err)
+		}
 	}
 	if err := os.Remove(e.exitFile(c.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
-	run := e.runDir(c.ID)
 	if err := os.RemoveAll(run); err != nil {
 		return false, err
 	}
