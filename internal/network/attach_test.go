@@ -544,4 +544,3 @@ func freeTCP(t *testing.T) uint16 {
 	}
 	return p
 }
-
