@@ -183,6 +183,11 @@ func TestPortMapping(t *testing.T) {
 	if b, _ := os.ReadFile("/proc/sys/net/ipv4/conf/" + n.Bridge + "/route_localnet"); strings.TrimSpace(string(b)) != "1" {
 		t.Errorf("route_localnet on %s: %q", n.Bridge, b)
 	}
+	// The bridge plugin turned forwarding on for the host (TestMain puts
+	// back what the host had).
+	if b, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward"); strings.TrimSpace(string(b)) != "1" {
+		t.Errorf("ip_forward after attaching a gateway bridge: %q", b)
+	}
 	// Hairpin: the container reaches its own published port through a
 	// host address (the gateway's, on the bridge).
 	if got, err := ask(t, c, "tcp", net.JoinHostPort(n.Gateway.String(), strconv.Itoa(int(ports[0].HostPort)))); err != nil || got != "web:hello" {
