@@ -29,10 +29,14 @@ func (e *Engine) Stop(ctx context.Context, s string, timeout int) (Container, er
 	if st.Status == StatusCreated && st.MonitorPid == 0 || st.Status == StatusExited {
 		return c, nil
 	}
-	run := e.runDir(c.ID)
-	rep, err := monitor.Stop(ctx, run)
-	if err == nil && rep.Status == monitor.StatusExited {
-		return c, e.containerEvent(e.waitExit(ctx, c, 0), c, "stop")
+	// A monitor killed with SIGKILL answers nothing (monitor.Stop says
+	// "exited" for it) while its container may still run: only the
+	// runtime's kill ends that.
+	if st.MonitorPid != 0 {
+		rep, err := monitor.Stop(ctx, e.runDir(c.ID))
+		if err == nil && rep.Status == monitor.StatusExited {
+			return c, e.containerEvent(e.waitExit(ctx, c, 0), c, "stop")
+		}
 	}
 	sig := syscall.SIGTERM
 	if _, n, err := spec.ParseSignal(c.StopSignal); err == nil && n > 0 {
