@@ -68,10 +68,16 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, volumes bool)
 		if volumes {
 			vols := volume.New(e.volumesDir())
 			for _, m := range c.Mounts {
-				if m.Type == "volume" && m.Anonymous {
-					if err := vols.Remove(tx, m.Name); err != nil && !errdefs.IsNotFound(err) {
-						return err
-					}
+				if m.Type != "volume" {
+					continue
+				}
+				// The volume's record says whether it is anonymous: the
+				// container's record does not keep MountPoint.Anonymous.
+				if v, err := vols.Get(tx, m.Name); err != nil || !v.Anonymous {
+					continue
+				}
+				if err := vols.Remove(tx, m.Name); err != nil && !errdefs.IsNotFound(err) {
+					return err
 				}
 			}
 		}
