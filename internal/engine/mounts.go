@@ -113,7 +113,18 @@ func (e *Engine) resolveMount(tx *store.Tx, vols *volume.Volumes, r mountRequest
 			return specs.Mount{}, p, err
 		}
 		if !existed {
-			undo.push(func() { os.RemoveAll(filepath.Dir(v.Mountpoint)) })
+			// A create that fails later takes the volume back: its record
+			// (committed by then, unless this transaction fails) and its
+			// directory.
+			undo.push(func() {
+				_ = e.db.Update(func(tx *store.Tx) error {
+					if err := volume.New(e.volumesDir()).Remove(tx, v.Name); err != nil && !errdefs.IsNotFound(err) {
+						return err
+					}
+					return nil
+				})
+				os.RemoveAll(filepath.Dir(v.Mountpoint))
+			})
 		}
 		p.Name, p.Source, p.Anonymous = v.Name, v.Mountpoint, v.Anonymous
 		return bindMount(v.Mountpoint, r), p, nil
