@@ -63,8 +63,8 @@ func (e *Engine) containerFS(ctx context.Context, c Container, sp *specs.Spec, r
 	})
 	var tree *os.File
 	err := ns.UnshareAndRun(unix.CLONE_NEWNS|unix.CLONE_FS, func() error {
-		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			return fmt.Errorf("make the copy's mount namespace private: %w", err)
+		if err := mount.MakePrivate(); err != nil {
+			return err
 		}
 		if ms != nil {
 			if err := mount.All(ms, rootfs); err != nil {
@@ -81,16 +81,9 @@ func (e *Engine) containerFS(ctx context.Context, c Container, sp *specs.Spec, r
 				return fmt.Errorf("mount %s on %s of %s: %w", m.Source, m.Destination, c.Name, err)
 			}
 		}
-		fd, err := unix.OpenTree(unix.AT_FDCWD, rootfs, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+		tree, err = mount.CloneTree(rootfs, readOnlyRoot, false)
 		if err != nil {
-			return fmt.Errorf("clone the file system of %s: %w", c.Name, err)
-		}
-		tree = os.NewFile(uintptr(fd), "container "+c.ID)
-		if readOnlyRoot {
-			if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
-				tree.Close()
-				return fmt.Errorf("make the root filesystem of %s read-only: %w", c.Name, err)
-			}
+			return fmt.Errorf("the file system of %s: %w", c.Name, err)
 		}
 		return nil
 	})
@@ -115,19 +108,10 @@ func bindInto(root *pathrs.Root, m specs.Mount) error {
 		return err
 	}
 	defer dst.Close()
-	fd, err := unix.OpenTree(unix.AT_FDCWD, m.Source, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	tree, err := mount.CloneTree(m.Source, slices.Contains(m.Options, "ro"), true)
 	if err != nil {
-		return fmt.Errorf("clone: %w", err)
+		return err
 	}
-	defer unix.Close(fd)
-	if slices.Contains(m.Options, "ro") {
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
-		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
-			return fmt.Errorf("read-only: %w", err)
-		}
-	}
-	if err := unix.MoveMount(fd, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return fmt.Errorf("attach: %w", err)
-	}
-	return nil
+	defer tree.Close()
+	return mount.MoveOnto(tree, dst)
 }

@@ -228,3 +228,44 @@ func splitLowerdir(v string) []string {
 	}
 	return append(dirs, cur.String())
 }
+
+// CloneTree clones the mount at path with everything mounted below it
+// (open_tree(2), OPEN_TREE_CLONE|AT_RECURSIVE) into a detached tree;
+// readOnly makes the clone read-only (recursively with recursive). The
+// tree lives as long as the handle.
+func CloneTree(path string, readOnly, recursive bool) (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, path, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if err != nil {
+		return nil, fmt.Errorf("clone the mounts of %s: %w", path, err)
+	}
+	f := os.NewFile(uintptr(fd), path)
+	if readOnly {
+		flags := unix.AT_EMPTY_PATH
+		if recursive {
+			flags |= unix.AT_RECURSIVE
+		}
+		if err := unix.MountSetattr(fd, "", uint(flags), &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("make the clone of %s read-only: %w", path, err)
+		}
+	}
+	return f, nil
+}
+
+// MoveOnto attaches the detached tree onto the handle dst (an O_PATH
+// handle from pathrs: no path is resolved again).
+func MoveOnto(tree, dst *os.File) error {
+	if err := unix.MoveMount(int(tree.Fd()), "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach a mount: %w", err)
+	}
+	return nil
+}
+
+// MakePrivate makes every mount of the calling thread's mount namespace
+// private (after unshare: nothing it mounts then reaches the host).
+func MakePrivate() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make the mount namespace private: %w", err)
+	}
+	return nil
+}
