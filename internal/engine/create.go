@@ -136,6 +136,7 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 	run := o.Run
 	run.ID = id
 	run.DefaultSeccomp = seccomp.DefaultProfile
+	run.HostCapabilities = hostCapabilities()
 	if run.CgroupNS == "" && cgroups.HostMode() != cgroups.Unified {
 		run.CgroupNS = "host"
 	}

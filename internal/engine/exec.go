@@ -45,6 +45,7 @@ func (e *Engine) Exec(ctx context.Context, s string, o ExecOptions) (int, error)
 			return 0, err
 		}
 	}
+	o.HostCapabilities = hostCapabilities()
 	p, err := spec.ExecProcess(base, o.ExecOptions, users)
 	if err != nil {
 		return 0, err

@@ -62,12 +62,16 @@ func normalizeCaps(flag string, list []string) ([]string, error) {
 }
 
 // capabilities is docker's TweakCapabilities: privileged gets every
-// capability; --cap-add ALL every one but the dropped; --cap-drop ALL only
+// capability the host can give; --cap-add ALL each of those but the dropped; --cap-drop ALL only
 // the added; otherwise the defaults minus the dropped plus the added. Unlike
 // docker, a name is listed once.
 func capabilities(opts RunOptions) ([]string, error) {
+	everything := AllCapabilities
+	if opts.HostCapabilities != nil {
+		everything = opts.HostCapabilities
+	}
 	if opts.Privileged {
-		return slices.Clone(AllCapabilities), nil
+		return slices.Clone(everything), nil
 	}
 	drop, err := normalizeCaps("--cap-drop", opts.CapDrop)
 	if err != nil {
@@ -80,7 +84,7 @@ func capabilities(opts RunOptions) ([]string, error) {
 	var out []string
 	switch {
 	case slices.Contains(add, "ALL"):
-		for _, c := range AllCapabilities {
+		for _, c := range everything {
 			if !slices.Contains(drop, c) {
 				out = append(out, c)
 			}

@@ -16,7 +16,10 @@ type ExecOptions struct {
 	User       string   // -u, resolved against Users; "" keeps the container's
 	WorkingDir string   // -w, absolute; "" keeps the container's
 	TTY        bool     // -t
-	Privileged bool     // --privileged: every capability
+	Privileged bool     // --privileged: every capability of HostCapabilities
+	// HostCapabilities are those the caller can give (see
+	// RunOptions.HostCapabilities); nil is AllCapabilities.
+	HostCapabilities []string
 }
 
 // ExecProcess returns the process `exec` runs in a container whose own
@@ -59,6 +62,9 @@ func ExecProcess(base *specs.Process, o ExecOptions, users Users) (*specs.Proces
 	}
 	if o.Privileged {
 		all := slices.Clone(AllCapabilities)
+		if o.HostCapabilities != nil {
+			all = slices.Clone(o.HostCapabilities)
+		}
 		p.Capabilities = &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all}
 	} else if base.Capabilities != nil {
 		c := *base.Capabilities

@@ -53,6 +53,10 @@ type RunOptions struct {
 	// CapAdd and CapDrop (--cap-add, --cap-drop): names with or without
 	// CAP_, any case, or "ALL".
 	CapAdd, CapDrop []string
+	// HostCapabilities are the capabilities the caller can give (its own
+	// bounding set): what Privileged and --cap-add ALL grant, as docker and
+	// podman grant them. Nil is every capability (AllCapabilities).
+	HostCapabilities []string
 	// Devices (--device) as the caller found them on the host.
 	Devices []Device
 	// Seccomp is a profile from --security-opt seccomp=FILE, already
