@@ -55,7 +55,8 @@ func hasFilter(filters []string, key string) bool {
 }
 
 // containerFilter compiles docker's ps filters (values of one key are
-// alternatives; different keys must all hold).
+// alternatives, but for labels, which must all hold; different keys must
+// all hold).
 func containerFilter(filters []string) (func(ContainerSummary) bool, error) {
 	byKey := map[string][]string{}
 	for _, f := range filters {
@@ -91,7 +92,15 @@ func containerFilter(filters []string) (func(ContainerSummary) bool, error) {
 	}
 	return func(s ContainerSummary) bool {
 		for k, vs := range byKey {
-			if !slices.ContainsFunc(vs, func(v string) bool { return one(k, v, s) }) {
+			match := func(v string) bool { return one(k, v, s) }
+			if k == "label" {
+				// docker: every label filter must hold.
+				if !allHold(vs, match) {
+					return false
+				}
+				continue
+			}
+			if !slices.ContainsFunc(vs, match) {
 				return false
 			}
 		}
@@ -196,4 +205,14 @@ func (e *Engine) InspectContainer(ctx context.Context, s string) (ContainerInspe
 		out.NetworkSettings.SandboxKey = c.NetNS
 	}
 	return out, nil
+}
+
+// allHold reports whether f holds for every element of vs.
+func allHold(vs []string, f func(string) bool) bool {
+	for _, v := range vs {
+		if !f(v) {
+			return false
+		}
+	}
+	return true
 }
