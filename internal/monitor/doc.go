@@ -68,7 +68,9 @@
 // client that must see everything attaches to a monitor launched with
 // WaitStart and then sends "start". A client that leaves output unread for
 // 10 s is dropped, so that it cannot stall the container. Each exit of the
-// process (restarts included) ends every attach connection.
+// process (restarts included) ends every attach connection; the exit packet
+// comes once state.json (and the exit file, when no restart follows) says
+// so, so that a client that saw it finds the container exited.
 //
 // # Control protocol, stop and restart
 //

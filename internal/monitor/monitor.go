@@ -52,6 +52,9 @@ type monitor struct {
 
 	cur           *run
 	stopRequested bool
+	// exitUntold: the last process's exit is for finish to send to the
+	// attach clients, once the exit file is written.
+	exitUntold bool
 }
 
 // Main is berth-monitor: `berth-monitor <run-dir>`, with the sync pipe
@@ -246,7 +249,6 @@ func (m *monitor) loop(ctx context.Context, term <-chan os.Signal) error {
 			code := ociruntime.ExitCode(ws)
 			m.logf("process %d exited: %d", r.pid, code)
 			m.endRun(r, false)
-			m.attach.exit(code)
 			m.cur = nil
 			m.mu.Lock()
 			m.state.Pid, m.state.ExitCode, m.state.FinishedAt = 0, code, time.Now()
@@ -256,11 +258,16 @@ func (m *monitor) loop(ctx context.Context, term <-chan os.Signal) error {
 				m.state.Status = StatusRestarting
 			}
 			m.mu.Unlock()
+			// Attach clients hear of the exit once the state says so: a
+			// foreground run's next command must see it exited (or
+			// restarting), not running.
 			if !restart {
+				m.exitUntold = true
 				return nil
 			}
 			backoff = nextBackoff(backoff, ran)
 			m.writeState()
+			m.attach.exit(code)
 			m.logf("restarting in %v", backoff)
 			timer = time.NewTimer(backoff)
 			timerC = timer.C
@@ -389,7 +396,8 @@ func (m *monitor) restart(ctx context.Context) error {
 func (m *monitor) finish(failure error) {
 	m.mu.Lock()
 	m.state.Status = StatusExited
-	exit := Exit{ExitCode: m.state.ExitCode, ExitedAt: m.state.FinishedAt, RestartCount: m.state.RestartCount}
+	code := m.state.ExitCode
+	exit := Exit{ExitCode: code, ExitedAt: m.state.FinishedAt, RestartCount: m.state.RestartCount}
 	if failure != nil {
 		m.state.Error = failure.Error()
 		exit.Error = failure.Error()
@@ -406,6 +414,9 @@ func (m *monitor) finish(failure error) {
 		m.logf("%v", err)
 	}
 	m.writeState()
+	if m.exitUntold {
+		m.attach.exit(code)
+	}
 	m.closeAll()
 	m.runExitCommand(exit.ExitCode)
 	_ = os.Remove(filepath.Join(m.cfg.RunDir, PidFile))
