@@ -67,6 +67,9 @@ bench: build ## berth-runtime vs runc: run, lifecycle (with and without seccomp)
 bench-pull: build ## berth pull vs podman pull and skopeo copy: cold and warm, from the local registry
 	NO_BUILD=1 bench/pull.sh
 
+bench-run: build ## berth run --rm, run -d + rm -f, create and ps -a (500) vs podman; monitor memory vs conmon
+	NO_BUILD=1 bench/run.sh
+
 install: build ## install the binaries under $(PREFIX)/bin
 	install -m 0755 $(BIN)/berth-runtime $(PREFIX)/bin/berth-runtime
 	install -m 0755 $(BIN)/berth $(PREFIX)/bin/berth
