@@ -85,7 +85,14 @@ func environment(img ocispec.ImageConfig, opts RunOptions, hostname string) ([]s
 		case i >= 0:
 			env[i], removed[i] = e, false
 		default:
-			env = append(env, e)
+			// A key given twice (--env-file, then -e) keeps the later
+			// value, in the first one's place, as docker's
+			// ReplaceOrAppendEnvValues.
+			if j := slices.IndexFunc(env[defaults:], func(d string) bool { return envKey(d) == k }); j >= 0 {
+				env[defaults+j] = e
+			} else {
+				env = append(env, e)
+			}
 		}
 	}
 	out := env[:0]

@@ -54,6 +54,7 @@ func TestEnvironment(t *testing.T) {
 		{"term replaced in place", RunOptions{TTY: true, Env: []string{"TERM=dumb"}}, []string{"PATH=/img/bin", "HOSTNAME=h", "TERM=dumb", "A=img", "B=img"}},
 		{"unset then set again", RunOptions{Env: []string{"HOSTNAME", "HOSTNAME=x"}}, []string{"PATH=/img/bin", "HOSTNAME=x", "A=img", "B=img"}},
 		{"value with =", RunOptions{Env: []string{"Q=a=b"}}, []string{"PATH=/img/bin", "HOSTNAME=h", "Q=a=b", "A=img", "B=img"}},
+		{"a key twice: the later value", RunOptions{Env: []string{"C=file", "D=1", "C=flag"}}, []string{"PATH=/img/bin", "HOSTNAME=h", "C=flag", "D=1", "A=img", "B=img"}},
 	} {
 		got, err := environment(img, c.opts, "h")
 		if err != nil || !reflect.DeepEqual(got, c.want) {
