@@ -137,6 +137,11 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 	run.ID = id
 	run.DefaultSeccomp = seccomp.DefaultProfile
 	run.HostCapabilities = hostCapabilities()
+	if run.Privileged {
+		// docker's HostDevices: every node of the host's /dev, then the
+		// --device ones (a later device of the same path wins).
+		run.Devices = append(hostDevices(), run.Devices...)
+	}
 	if run.CgroupNS == "" && cgroups.HostMode() != cgroups.Unified {
 		run.CgroupNS = "host"
 	}
