@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,12 @@ directory unless -e, -u or -w say otherwise; exit with the command's code
 			}
 			code, err := e.Exec(cmd.Context(), args[0], o)
 			if err != nil {
+				// As run: 127 for a command not found, 126 for one that
+				// cannot be run, 125 for the rest.
+				if c := startExitCode(err); c != exitEngine {
+					fmt.Fprintln(os.Stderr, "Error:", err)
+					return exitError{c}
+				}
 				return err
 			}
 			return exitStatus(code)
