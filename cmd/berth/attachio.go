@@ -65,6 +65,25 @@ func attachIO(ctx context.Context, e *engine.Engine, conn *monitor.AttachConn, o
 			}
 		}()
 	}
+	// Signals not forwarded end berth, as they end docker's CLI, and leave
+	// the container running (berth catches SIGINT and SIGTERM for its own
+	// context, which nothing here waits on).
+	interrupted := make(chan syscall.Signal, 1)
+	if !o.sigProxy || o.tty {
+		sigs := make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(sigs)
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case s := <-sigs:
+				interrupted <- s.(syscall.Signal)
+				conn.Close()
+			case <-done:
+			}
+		}()
+	}
 	detached := make(chan struct{})
 	if o.stdin {
 		keys, err := parseDetachKeys(o.detachKeys)
@@ -82,6 +101,8 @@ func attachIO(ctx context.Context, e *engine.Engine, conn *monitor.AttachConn, o
 	select {
 	case <-detached:
 		return 0, errDetached
+	case sig := <-interrupted:
+		return 0, exitError{128 + int(sig)}
 	default:
 	}
 	return code, err
