@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/linux/mount"
 	"github.com/berth-project/berth/internal/linux/netns"
+	"github.com/berth-project/berth/internal/monitor"
 	"github.com/berth-project/berth/internal/store"
 	"github.com/berth-project/berth/internal/volume"
 )
@@ -34,7 +37,19 @@ func (e *Engine) RemoveContainer(ctx context.Context, s string, o RemoveOptions)
 			return c, err
 		}
 	}
-	return c, e.removeContainer(ctx, c, o.Volumes)
+	run := e.runDir(c.ID)
+	mon := pidAlive(filepath.Join(run, monitor.PidFile))
+	if err := e.removeContainer(ctx, c, o.Volumes); err != nil {
+		return c, err
+	}
+	if mon != 0 {
+		// The monitor may still be running its exit command: once rm
+		// returns, nothing of the container is left, processes included.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = waitProcessExit(wctx, mon, run)
+		cancel()
+	}
+	return c, nil
 }
 
 // removeContainer undoes everything Create and Start made for c.
