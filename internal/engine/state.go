@@ -27,6 +27,10 @@ type State struct {
 	FinishedAt   time.Time       `json:"FinishedAt"`
 	RestartCount int             `json:"RestartCount"`
 	Health       *monitor.Health `json:"Health,omitempty"`
+	// LogError is Berth's own: the last failure to write the container's
+	// log (a full disk), while the monitor runs; its output is dropped
+	// meanwhile, the container runs on.
+	LogError string `json:"LogError,omitempty"`
 	// MonitorPid is the container's berth-monitor, 0 when none runs.
 	MonitorPid int `json:"MonitorPid,omitempty"`
 }
@@ -50,6 +54,7 @@ func (e *Engine) State(ctx context.Context, c Container) State {
 		st.Status, st.Pid = ms.Status, ms.Pid
 		st.StartedAt, st.FinishedAt = ms.StartedAt, ms.FinishedAt
 		st.ExitCode, st.RestartCount, st.Error = ms.ExitCode, ms.RestartCount, ms.Error
+		st.LogError = ms.LogError
 	}
 	if h, err := monitor.ReadHealth(run); err == nil {
 		st.Health = h
