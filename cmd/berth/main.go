@@ -114,7 +114,7 @@ cannot be run, 127 when it is not found, else the container's.`,
 		newRunCmd(g), newCreateCmd(g), newStartCmd(g), newStopCmd(g), newRestartCmd(g),
 		newKillCmd(g), newRmCmd(g), newPsCmd(g), newLogsCmd(g), newExecCmd(g), newAttachCmd(g),
 		newWaitCmd(g), newPauseCmd(g), newUnpauseCmd(g), newRenameCmd(g),
-		newContainerCmd(g), newVolumeCmd(g),
+		newContainerCmd(g), newVolumeCmd(g), newNetworkCmd(g),
 		newStatsCmd(g), newTopCmd(g), newCpCmd(g), newPortCmd(g), newUpdateCmd(g), newEventsCmd(g), newInfoCmd(g),
 	)
 	return cmd

@@ -15,12 +15,10 @@ func newPortCmd(g *globals) *cobra.Command {
 		Use:   "port CONTAINER [PRIVATE_PORT[/PROTO]]",
 		Short: "List a container's published ports",
 		Long: `List the port mappings of a container ("80/tcp -> 0.0.0.0:8080"), or the
-host addresses of one private port.
-
-Containers have no published ports yet: -p comes with bridge networking,
-and until then berth port prints nothing for any container and exits 0 (an
-unknown container is an error, as is a malformed port; asking for one
-private port fails as docker fails: "no public port ... published").`,
+host addresses of one private port. Host ports are chosen at each start (-P,
+-p without a host port): a container that does not run has none, and
+prints nothing. Asking for a private port that is not published fails as
+docker fails: "no public port ... published".`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: g.withEngine(func(cmd *cobra.Command, args []string, e *engine.Engine) error {
 			var want string

@@ -72,7 +72,8 @@ id=, label=KEY[=VALUE], ancestor=IMAGE, exited=CODE. --format takes "table",
 					CreatedAt:  c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 					RunningFor: humanDuration(time.Since(c.Created)) + " ago",
 					Status:     statusText(c.State), Names: c.Name, State: c.State.Status,
-					Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","), Networks: c.Network,
+					Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
+					Networks: strings.Join(c.NetworkNames(), ","), Ports: portsText(e.ContainerPorts(c.Container)),
 				})
 			}
 			if quiet {
@@ -118,4 +119,13 @@ func statusText(st engine.State) string {
 		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, humanDuration(time.Since(st.FinishedAt)))
 	}
 	return "Created"
+}
+
+// portsText is docker's PORTS column: "0.0.0.0:8080->80/tcp, …".
+func portsText(ps []engine.PortBinding) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%s->%d/%s", p.HostAddr(), p.PrivatePort, p.Protocol))
+	}
+	return strings.Join(out, ", ")
 }

@@ -25,6 +25,8 @@ type runFlags struct {
 	env, envFiles, volumes, mounts, tmpfs, capAdd, capDrop        []string
 	devices, securityOpts, groupAdd, labels, logOpts, ulimits     []string
 	sysctls, expose, publish                                      []string
+	networkAliases, dns, dnsSearch, dnsOptions, addHosts          []string
+	ip, macAddress                                                string
 	interactive, tty, readOnly, privileged, rm, init, noHealth    bool
 	publishAll                                                    bool
 	memory, memorySwap, memoryReservation, shmSize                string
@@ -70,8 +72,8 @@ func (r *runFlags) bind(f *pflag.FlagSet) {
 	f.StringArrayVar(&r.ulimits, "ulimit", nil, "NAME=SOFT[:HARD], e.g. nofile=1024:2048")
 	f.StringArrayVar(&r.sysctls, "sysctl", nil, "a namespaced sysctl KEY=VALUE")
 	f.StringArrayVar(&r.expose, "expose", nil, "expose a port or range")
-	f.StringArrayVarP(&r.publish, "publish", "p", nil, "publish a port (needs bridge networking: not built yet)")
-	f.BoolVarP(&r.publishAll, "publish-all", "P", false, "publish every exposed port (needs bridge networking: not built yet)")
+	f.StringArrayVarP(&r.publish, "publish", "p", nil, "publish a container's port on the host: [HOST_IP:][HOST_PORT[-END]:]PORT[-END][/tcp|udp|sctp]")
+	f.BoolVarP(&r.publishAll, "publish-all", "P", false, "publish every exposed port (image EXPOSE and --expose) on a free host port")
 	f.BoolVar(&r.rm, "rm", false, "remove the container when it exits")
 	f.BoolVar(&r.init, "init", false, "run an init (catatonit or tini) as pid 1 that reaps and forwards signals")
 	f.StringVarP(&r.memory, "memory", "m", "", "memory limit (e.g. 512m)")
@@ -86,7 +88,14 @@ func (r *runFlags) bind(f *pflag.FlagSet) {
 	f.IntVar(&r.oomScoreAdj, "oom-score-adj", 0, "the container's OOM score adjustment")
 	f.StringVar(&r.restart, "restart", "no", "no, on-failure[:N], always or unless-stopped")
 	f.StringVar(&r.runtime, "runtime", "", "OCI runtime: a name (berth-runtime, runc) or a path")
-	f.StringVar(&r.network, "network", "", "none (default: own namespace, loopback only), host or container:NAME")
+	f.StringVar(&r.network, "network", "", "bridge (default: the network \"berth\"), NETWORK (a user network), none (loopback only), host or container:NAME")
+	f.StringArrayVar(&r.networkAliases, "network-alias", nil, "another name of the container on its user network")
+	f.StringVar(&r.ip, "ip", "", "a static IPv4 address on the user network")
+	f.StringVar(&r.macAddress, "mac-address", "", "the MAC address of the container's first interface")
+	f.StringArrayVar(&r.dns, "dns", nil, "a nameserver for /etc/resolv.conf (replaces the host's)")
+	f.StringArrayVar(&r.dnsSearch, "dns-search", nil, "a search domain for /etc/resolv.conf (replaces the host's; \".\" for none)")
+	f.StringArrayVar(&r.dnsOptions, "dns-option", nil, "a resolver option for /etc/resolv.conf (replaces the host's)")
+	f.StringArrayVar(&r.addHosts, "add-host", nil, "a line for /etc/hosts: HOST:IP (IP may be host-gateway)")
 	f.StringVar(&r.stopSignal, "stop-signal", "", "signal that stops the container (default the image's, else SIGTERM)")
 	f.IntVar(&r.stopTimeout, "stop-timeout", -1, "seconds stop waits before SIGKILL (default 10)")
 	f.StringVar(&r.pid, "pid", "", "pid namespace: host or container:NAME")
@@ -110,8 +119,9 @@ func (r *runFlags) options(img string, cmd []string) (engine.CreateOptions, erro
 		Network: r.network, Runtime: r.runtime, Restart: r.restart, LogDriver: r.logDriver,
 		AutoRemove: r.rm,
 	}
-	if len(r.publish) > 0 || r.publishAll {
-		return o, usageError("publishing ports (-p, -P) needs bridge networking, which berth does not have yet")
+	o.Net = engine.NetworkOptions{
+		Aliases: r.networkAliases, IP: r.ip, MAC: r.macAddress, DNS: r.dns, DNSSearch: r.dnsSearch,
+		DNSOptions: r.dnsOptions, AddHosts: r.addHosts, Publish: r.publish, PublishAll: r.publishAll,
 	}
 	if r.stopTimeout >= 0 {
 		o.StopTimeout = &r.stopTimeout

@@ -16,11 +16,13 @@ func newSystemPruneCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove stopped containers, unused images and leftovers",
-		Long: `Remove every stopped container, dangling images (with -a every image no
-container uses), with --volumes the anonymous volumes no container uses, and
-what interrupted creates and removals left without a container record (a
-network namespace file, a container directory, a ctr-<id> snapshot, an OCI
-runtime's state); a container being created is left alone. Running
+		Long: `Remove every stopped container, user networks no container uses, dangling
+images (with -a every image no container uses), with --volumes the anonymous
+volumes no container uses, what interrupted creates and removals left
+without a container record (a network namespace file, a container directory,
+a ctr-<id> snapshot, an OCI runtime's state), and what crashed containers
+left on the networks (IP leases, veths, iptables chains and rules, bridges
+no container uses); a container being created is left alone. Running
 containers and what they use are never touched. berth asks no question: -f
 is accepted for docker compatibility.`,
 		Args: cobra.NoArgs,
@@ -38,6 +40,7 @@ is accepted for docker compatibility.`,
 				fmt.Fprintln(out)
 			}
 			section("Deleted Containers:", r.Containers)
+			section("Deleted Networks:", r.Networks)
 			section("Deleted Volumes:", r.Volumes)
 			var imgs []string
 			for _, u := range r.Images.Untagged {

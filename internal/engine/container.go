@@ -37,10 +37,14 @@ type Container struct {
 	// Driver and Snapshot name its root filesystem's snapshot.
 	Driver   string `json:"driver"`
 	Snapshot string `json:"snapshot"`
-	// Network is "none" (a namespace of its own with loopback), "host" or
-	// "container:<id>"; NetNS the path of the namespace the engine made.
+	// Network is the network mode, as docker's NetworkMode: "bridge" (the
+	// default network), a user network's name, "none" (a namespace of its
+	// own with loopback only), "host" or "container:<id>"; NetNS the path
+	// of the namespace the engine made (bridge, user networks, none).
 	Network string `json:"network"`
 	NetNS   string `json:"netns,omitempty"`
+	// Net: the networks it joins at each start and its network flags.
+	Net ContainerNet `json:"net,omitzero"`
 
 	Restart     monitor.RestartPolicy `json:"restart"`
 	Health      *monitor.HealthConfig `json:"health,omitempty"`

@@ -156,9 +156,7 @@ type ContainerInspect struct {
 	Mounts          []MountPoint    `json:"Mounts"`
 	Config          ContainerConfig `json:"Config"`
 	HostConfig      HostConfig      `json:"HostConfig"`
-	NetworkSettings struct {
-		SandboxKey string `json:"SandboxKey"`
-	} `json:"NetworkSettings"`
+	NetworkSettings NetworkSettings `json:"NetworkSettings"`
 	// Berth's own.
 	Runtime string `json:"Runtime"`
 	Bundle  string `json:"Bundle"`
@@ -172,6 +170,7 @@ type HostConfig struct {
 	LogConfig     map[string]any    `json:"LogConfig"`
 	Runtime       string            `json:"Runtime"`
 	Labels        map[string]string `json:"-"`
+	NetworkHostConfig
 }
 
 // InspectContainer describes the container the user's word s names.
@@ -201,9 +200,8 @@ func (e *Engine) InspectContainer(ctx context.Context, s string) (ContainerInspe
 	if out.Mounts == nil {
 		out.Mounts = []MountPoint{}
 	}
-	if c.NetNS != "" {
-		out.NetworkSettings.SandboxKey = c.NetNS
-	}
+	out.NetworkSettings = e.networkSettings(c)
+	out.HostConfig.NetworkHostConfig = networkHostConfig(c)
 	return out, nil
 }
 

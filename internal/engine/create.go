@@ -14,7 +14,6 @@ import (
 	"github.com/berth-project/berth/internal/image"
 	"github.com/berth-project/berth/internal/linux/cgroups"
 	"github.com/berth-project/berth/internal/linux/mount"
-	"github.com/berth-project/berth/internal/linux/netns"
 	"github.com/berth-project/berth/internal/linux/pathrs"
 	"github.com/berth-project/berth/internal/linux/seccomp"
 	"github.com/berth-project/berth/internal/monitor"
@@ -32,9 +31,11 @@ type CreateOptions struct {
 	Run spec.RunOptions
 	// Volumes (-v), Mounts (--mount) and Tmpfs (--tmpfs), in docker's syntax.
 	Volumes, Mounts, Tmpfs []string
-	// Network: "" or "none" (a namespace of its own, loopback only; the
-	// bridge comes with CNI networking), "host", or "container:<name|id>".
+	// Network: "" or "bridge" (the default network), a user network's
+	// name, "none" (a namespace of its own, loopback only), "host", or
+	// "container:<name|id>"; Net the other network flags.
 	Network string
+	Net     NetworkOptions
 	// Runtime is an OCI runtime's name or path ("" is berth-runtime).
 	Runtime string
 	// Restart is docker's --restart (no, on-failure[:N], always,
@@ -151,11 +152,8 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 	}
 	run.Mounts, c.Mounts = mounts, points
 
-	if c.Network, run.NetworkNS, err = e.containerNetwork(ctx, id, o.Network, &undo); err != nil {
+	if run.NetworkNS, err = e.containerNetwork(ctx, &c, o, &undo); err != nil {
 		return c, err
-	}
-	if c.Network == "none" {
-		c.NetNS = run.NetworkNS
 	}
 	hostname := run.Hostname
 	if hostname == "" && c.Network != "host" {
@@ -166,6 +164,10 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 		run.Hostname = hostname
 	}
 	if err := writeHostFiles(dir, hostname, c.Network == "host"); err != nil {
+		return c, err
+	}
+	c.Config.Hostname = hostname
+	if err := e.writeNetworkFiles(c); err != nil {
 		return c, err
 	}
 	run.HostsPath = filepath.Join(dir, hostsFile)
@@ -215,6 +217,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 		if err := tx.Reserve(nameKind, c.Name, id); err != nil {
 			return fmt.Errorf("the container name %q is already in use: %w", c.Name, errdefs.ErrAlreadyExists)
 		}
+		if err := networksExist(tx, c); err != nil {
+			return err
+		}
 		return store.Create(tx, store.Containers, id, c)
 	})
 	return c, e.containerEvent(err, c, "create")
@@ -256,35 +261,6 @@ func readUsers(ms []mount.Mount) (spec.Users, error) {
 	}
 	defer f.Close()
 	return readUsersAt(pathrs.FdPath(f))
-}
-
-// containerNetwork decides the network namespace: its kind for the record
-// and the namespace for the spec.
-func (e *Engine) containerNetwork(ctx context.Context, id, network string, undo *undoStack) (kind, nsPath string, err error) {
-	switch {
-	case network == "" || network == "none" || network == "default":
-		p := filepath.Join(e.cfg.RunRoot, "netns", id)
-		if err := netns.New(p); err != nil {
-			return "", "", err
-		}
-		undo.push(func() { netns.Remove(p) })
-		return "none", p, nil
-	case network == "host":
-		return "host", "host", nil
-	case strings.HasPrefix(network, "container:"):
-		other, err := e.container(strings.TrimPrefix(network, "container:"))
-		if err != nil {
-			return "", "", err
-		}
-		st := e.State(ctx, other)
-		if !st.Running {
-			return "", "", fmt.Errorf("--network %s: that container is not running: %w", network, errdefs.ErrFailedPrecondition)
-		}
-		return "container:" + other.ID, "/proc/" + strconv.Itoa(st.Pid) + "/ns/net", nil
-	case network == "bridge":
-		return "", "", fmt.Errorf("--network bridge: bridge networking is not built yet (use none, host or container:NAME): %w", errdefs.ErrNotImplemented)
-	}
-	return "", "", fmt.Errorf("--network %q: want none, host or container:NAME: %w", network, errdefs.ErrInvalidArgument)
 }
 
 // writeSpec writes config.json into the bundle dir.

@@ -26,12 +26,12 @@ func (p PortBinding) HostAddr() string {
 }
 
 // Ports returns the published ports of the container the user's word s
-// names. Publishing (-p) comes with bridge networking: until a container
-// record carries port mappings, every container has none, and the answer
-// is empty — the caller's data path stays the same once they exist.
+// names, with the host ports chosen at its start: none while it does not
+// run (host ports are chosen anew at each start).
 func (e *Engine) Ports(ctx context.Context, s string) ([]PortBinding, error) {
-	if _, err := e.container(s); err != nil {
+	c, err := e.container(s)
+	if err != nil {
 		return nil, err
 	}
-	return nil, nil
+	return e.ContainerPorts(c), nil
 }

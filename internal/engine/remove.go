@@ -108,10 +108,13 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, volumes bool)
 }
 
 // teardown releases what a run of c holds once it is done: the runtime's
-// record and the rootfs mount.
+// record, its network attachments and the rootfs mount.
 func (e *Engine) teardown(ctx context.Context, c Container) error {
 	if err := e.runtimeFor(c).Delete(ctx, c.ID, true); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete %s from its runtime: %w", c.Name, err)
+	}
+	if err := e.detachNetworks(ctx, c); err != nil {
+		return err
 	}
 	return mount.Unmount(e.rootfs(c.ID))
 }

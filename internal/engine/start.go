@@ -91,6 +91,11 @@ func (e *Engine) launch(ctx context.Context, c Container, waitStart bool) (start
 	if err := os.Remove(e.exitFile(c.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, err
 	}
+	// Attachments a crash left — this container's (in its run directory)
+	// and other containers' — go before new ones are made.
+	if err := e.networksBeforeStart(ctx, c); err != nil {
+		return false, err
+	}
 	if err := os.RemoveAll(run); err != nil {
 		return false, err
 	}
@@ -126,6 +131,10 @@ func (e *Engine) launch(ctx context.Context, c Container, waitStart bool) (start
 		}
 		undo.push(func() { mount.Unmount(rootfs) })
 	}
+	if err := e.attachNetworks(ctx, c); err != nil {
+		return false, err
+	}
+	undo.push(func() { e.detachNetworks(context.WithoutCancel(ctx), c) })
 	cfg := &monitor.Config{
 		ID: c.ID, Bundle: e.containerDir(c.ID), RunDir: run,
 		Runtime:   monitor.RuntimeConfig{Path: c.Runtime, Root: e.runtimeRoot(c.RuntimeName)},

@@ -28,10 +28,13 @@ type SystemPruneOptions struct {
 // SystemPruneResult says what a system prune removed.
 type SystemPruneResult struct {
 	Containers []string // IDs
+	Networks   []string // names of user networks no container named
 	Volumes    []string // names
 	Images     PruneResult
 	// Leftovers are what interrupted creates and removals left without a
-	// container record, one line each ("netns <id>", "snapshot ctr-<id>").
+	// container record, one line each ("netns <id>", "snapshot ctr-<id>"),
+	// and what crashed containers left on the networks (leases, veths,
+	// iptables chains and rules).
 	Leftovers []string
 	Reclaimed int64 // bytes, images' included
 }
@@ -40,10 +43,12 @@ type SystemPruneResult struct {
 // a record: a create makes its directory a moment before it locks it.
 const leftoverGrace = time.Minute
 
-// SystemPrune removes stopped containers, unused images (dangling ones, or
-// all with o.All), with o.Volumes unused anonymous volumes, and the
-// leftovers of containers without a record. Running containers and what
-// they use are left alone.
+// SystemPrune removes stopped containers, user networks no container
+// names, unused images (dangling ones, or all with o.All), with o.Volumes
+// unused anonymous volumes, the leftovers of containers without a record,
+// and what crashed containers left on the networks (Manager.Reconcile,
+// then the bridges no container uses). Running containers and what they
+// use are left alone.
 func (e *Engine) SystemPrune(ctx context.Context, o SystemPruneOptions) (SystemPruneResult, error) {
 	var res SystemPruneResult
 	sizes := map[string]int64{}
@@ -61,6 +66,9 @@ func (e *Engine) SystemPrune(ctx context.Context, o SystemPruneOptions) (SystemP
 	for _, id := range res.Containers {
 		res.Reclaimed += sizes[id]
 	}
+	if res.Networks, err = e.NetworkPrune(ctx); err != nil {
+		return res, err
+	}
 	if o.Volumes {
 		vsize := map[string]int64{}
 		if vs, err := e.Volumes([]string{"dangling=true"}); err == nil {
@@ -77,6 +85,11 @@ func (e *Engine) SystemPrune(ctx context.Context, o SystemPruneOptions) (SystemP
 	}
 	left, n, err := e.pruneLeftovers(ctx)
 	res.Leftovers, res.Reclaimed = left, res.Reclaimed+n
+	if err != nil {
+		return res, err
+	}
+	netLeft, err := e.reconcileNetworks(ctx, "", true)
+	res.Leftovers = append(res.Leftovers, netLeft...)
 	if err != nil {
 		return res, err
 	}
