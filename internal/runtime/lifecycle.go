@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -134,6 +135,15 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		_ = m.Freeze() // no process may fork away while we kill
 	}
 	pids, err := m.Pids()
+	if err != nil && c.State.Rootless && errors.Is(err, fs.ErrNotExist) {
+		// Rootless without a cgroup of its own (a v1 host delegates
+		// nothing): as for no cgroup at all, the init alone, whose end
+		// takes the processes of its pid namespace with it.
+		if c.initAlive() {
+			return unix.Kill(c.State.Pid, sig)
+		}
+		return nil
+	}
 	if err != nil {
 		return err
 	}
