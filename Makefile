@@ -21,7 +21,7 @@ demo: deps build ## run a first container with berth-runtime (root)
 
 build: cni-plugins ## build bin/berth, bin/berth-monitor, bin/berth-runtime, the CNI plugins and the static test probe
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/berth ./cmd/berth
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN)/berth ./cmd/berth
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $(BIN)/berth-monitor ./cmd/berth-monitor
 	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo -ldflags '-linkmode external -extldflags -static' -o $(BIN)/berth-runtime $(RUNTIME_PKG)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/probe ./test/probe

@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berth-project/berth/internal/engine"
+	"github.com/berth-project/berth/internal/rootless"
 )
 
 // version is set by the build (-ldflags "-X main.version=…").
@@ -55,6 +57,15 @@ func (g *globals) withEngine(fn func(cmd *cobra.Command, args []string, e *engin
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == rootless.PauseArg {
+		rootless.Pause() // never returns
+	}
+	// An unprivileged user's berth re-executes itself as root of its user
+	// and mount namespaces (internal/rootless): no return on success.
+	if err := rootless.Ensure(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(exitEngine)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRoot(&globals{}).ExecuteContext(ctx)
 	stop()
@@ -67,6 +78,14 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, "Error:", err)
 	os.Exit(exitEngine)
+}
+
+// ifExists returns path when a file is there, else "" (the default).
+func ifExists(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return ""
+	}
+	return path
 }
 
 // exitError ends berth with code and no message of its own.
@@ -85,7 +104,9 @@ Images come from registries into a verified content store, unpacked once per
 layer into overlayfs snapshots; they can be saved, loaded, imported and pushed.
 Any OCI runtime runs the containers (--runtime); berth-runtime by default.
 
-Storage lives under --root (/var/lib/berth): berth.db (metadata), content/
+Storage lives under --root (/var/lib/berth; for an unprivileged user, who
+runs as root of a user namespace of their own, ~/.local/share/berth and
+--runroot $XDG_RUNTIME_DIR/berth): berth.db (metadata), content/
 (blobs by digest), snapshots/<driver>/ (unpacked layers), containers/<id>/
 (bundles, logs), volumes/. Runtime files under --runroot (/run/berth).
 Settings: /etc/berth/berth.toml (runtimes); registries (mirrors, insecure):
@@ -98,12 +119,19 @@ cannot be run, 127 when it is not found, else the container's.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root, runRoot := engine.DefaultRoot, engine.DefaultRunRoot
+	if uid, ok := rootless.HostUID(); ok {
+		g.cfg.Rootless = true
+		root, runRoot = rootless.DataDir(), rootless.RunDir(uid)
+		g.cfg.ConfigFile = ifExists(filepath.Join(rootless.ConfigDir(), "berth.toml"))
+		g.cfg.RegistriesConf = ifExists(filepath.Join(rootless.ConfigDir(), "registries.toml"))
+	}
 	f := cmd.PersistentFlags()
-	f.StringVar(&g.cfg.Root, "root", engine.DefaultRoot, "storage root: images, layers, metadata")
-	f.StringVar(&g.cfg.RunRoot, "runroot", engine.DefaultRunRoot, "runtime state root")
+	f.StringVar(&g.cfg.Root, "root", root, "storage root: images, layers, metadata")
+	f.StringVar(&g.cfg.RunRoot, "runroot", runRoot, "runtime state root")
 	f.StringVar(&g.cfg.StorageDriver, "storage-driver", "", "snapshotter: overlay or native (default: overlay where the filesystem supports it)")
-	f.StringVar(&g.cfg.RegistriesConf, "registries-conf", "", "registries config (mirrors, insecure registries); default /etc/berth/registries.toml")
-	f.StringVar(&g.cfg.ConfigFile, "config", "", "engine settings: default runtime, runtimes by name (default /etc/berth/berth.toml)")
+	f.StringVar(&g.cfg.RegistriesConf, "registries-conf", g.cfg.RegistriesConf, "registries config (mirrors, insecure registries); default /etc/berth/registries.toml")
+	f.StringVar(&g.cfg.ConfigFile, "config", g.cfg.ConfigFile, "engine settings: default runtime, runtimes by name (default /etc/berth/berth.toml)")
 	f.StringVar(&g.cfg.AuthFile, "authfile", "", "credentials file (default: ~/.docker/config.json, then containers' auth.json)")
 
 	image := newImageCmd(g)

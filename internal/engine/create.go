@@ -183,6 +183,9 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 	if err != nil {
 		return c, err
 	}
+	if e.cfg.Rootless {
+		rootlessSpec(s)
+	}
 	if err := writeSpec(dir, s); err != nil {
 		return c, err
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// container's ID appended, once the container is done (the CLI's
 	// `berth … container cleanup`): it unmounts the rootfs and honours --rm.
 	CleanupCommand []string
+	// Rootless: the engine runs as root of an unprivileged user's user
+	// namespace (internal/rootless): overlay mounts use userxattr.
+	Rootless bool
 }
 
 // Default paths for root.
@@ -102,7 +105,7 @@ func Open(cfg Config) (*Engine, error) {
 	dir := filepath.Join(cfg.Root, "snapshots", e.driver)
 	switch e.driver {
 	case "overlay":
-		e.snap, err = overlay.New(dir, overlay.Options{})
+		e.snap, err = overlay.New(dir, overlay.Options{UserXattr: cfg.Rootless})
 	case "native":
 		e.snap, err = native.New(dir)
 	}
@@ -140,7 +143,7 @@ func (e *Engine) pickDriver() (string, error) {
 			return d, nil
 		}
 	}
-	if err := overlay.Supported(e.cfg.Root); err != nil {
+	if err := overlay.SupportedWith(e.cfg.Root, overlay.Options{UserXattr: e.cfg.Rootless}); err != nil {
 		return "native", nil
 	}
 	return "overlay", nil
