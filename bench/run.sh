@@ -337,13 +337,14 @@ if command -v perf >/dev/null; then
 			-e sched:sched_process_exec,sched:sched_process_fork,sched:sched_process_exit \
 			-- ${cmds[rm:berth]} >/dev/null 2>&1 || die "perf record failed"
 		breakdown+="run $i:"$'\n'
-		breakdown+=$(perf script -i "$W/perf.data" -F pid,time,event,trace 2>/dev/null | awk '
-			# Field 1 is the process (thread group) of the event. fork: the child joins the
+		breakdown+=$(perf script -i "$W/perf.data" -F pid,time,event,trace 2>/dev/null | awk -v cli="$W/bin/berth" '
+			# Field 1 is the process (thread group) of the event; the tree starts at the
+			# exec of the CLI (perf records the whole host). fork: the child joins the
 			# tree of its parent; exec: a process of the tree names itself; exit (the last
 			# thread: group_dead): it ends. Offsets in ms from the CLI'"'"'s exec.
 			function ms(t) { return sprintf("%7.1f", (t - t0) * 1000) }
 			{ t = $2; sub(/:$/, "", t) }
-			/sched_process_exec/ && !root { root = $1; t0 = t; tree[$1] = 1 }
+			/sched_process_exec/ && !root && index($0, "filename=" cli " ") { root = $1; t0 = t; tree[$1] = 1 }
 			!root { next }
 			/sched_process_fork/ {
 				match($0, /child_pid=[0-9]+/); cp = substr($0, RSTART + 10, RLENGTH - 10)
@@ -439,7 +440,7 @@ table=$(jq -r '
 		"create": "`create IMG true` (\(.method.ps_n) per tool: 1st to \(.method.ps_n)th)",
 		"ps": "`ps -a` with \(.method.ps_n) created containers"}[$g]) | \(cell($s[$g + ":berth"])) | \(cell($s[$g + ":podman"])) | **\($r[$g].mean | r2)** | **\($r[$g].median | r2)** |"),
 	"",
-	"Samples per command: \(.method.rounds) rounds x \(.method.runs_per_round) runs of `run --rm` (after 2 warmups each), x \(.method.cycle_runs_per_round) cycles, x \(.method.ps_n / .method.rounds) creates, x \(.method.ps_runs_per_round) `ps -a`; \(.method.elapsed_s) s in all. Ratios above 1 mean berth is faster. Removing the \(.method.ps_n) created containers, once: `berth rm` of all IDs \(.rm_all_ms.berth) ms, `podman rm -a` \(.rm_all_ms.podman) ms."
+	"Samples per command: \(.method.rounds) rounds x \(.method.runs_per_round) runs of `run --rm` (after 2 warmups each), x \(.method.cycle_runs_per_round) cycles, x \(.method.ps_n / .method.rounds) creates, x \(.method.ps_runs_per_round) `ps -a`; \(.method.elapsed_s) s in all. Ratios above 1 mean berth is faster. Creates, mean of the first 50 → the last 50: berth \($s["create:berth"].times[:50] | add / length | ms) → \($s["create:berth"].times[-50:] | add / length | ms) ms, podman \($s["create:podman"].times[:50] | add / length | ms) → \($s["create:podman"].times[-50:] | add / length | ms) ms. Removing the \(.method.ps_n) created containers, once: `berth rm` of all IDs \(.rm_all_ms.berth) ms, `podman rm -a` \(.rm_all_ms.podman) ms."
 	' "$out")
 memtable=$(jq -r '
 	def k: round | tostring;
