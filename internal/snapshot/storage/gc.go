@@ -16,6 +16,56 @@ import (
 // the directories while holding the database, so no snapshot is caught
 // between its rename and its commit.
 func (s *Store) collectGarbage() error {
+	return s.sweep()
+}
+
+// hasGarbage reports, reading only, whether collectGarbage has anything to
+// look at: a tmp-* directory (made or removed by some process, live or
+// not) or a snapshot directory without a record.
+func (s *Store) hasGarbage() (bool, error) {
+	entries, err := os.ReadDir(s.snapshotsDir())
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", s.snapshotsDir(), err)
+	}
+	var ids []uint64
+	for _, e := range entries {
+		if isTempName(e.Name()) {
+			return true, nil
+		}
+		if id, err := strconv.ParseUint(e.Name(), 10, 64); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return false, nil
+	}
+	recorded := map[uint64]bool{}
+	err = s.view(context.Background(), func(b *bolt.Bucket) error {
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			sn, err := decodeRecord(string(k), v)
+			if err != nil {
+				return err
+			}
+			recorded[sn.ID] = true
+			return nil
+		})
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, id := range ids {
+		if !recorded[id] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// sweep removes the garbage (see collectGarbage).
+func (s *Store) sweep() error {
 	var doomed []*tempDir
 	defer func() {
 		for _, t := range doomed {

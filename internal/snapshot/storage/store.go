@@ -46,11 +46,22 @@ func Open(root string) (*Store, error) {
 	if err := os.MkdirAll(s.snapshotsDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("snapshot root %s: %w", abs, err)
 	}
-	if err := s.update(context.Background(), func(b *bolt.Bucket) error { return nil }); err != nil {
+	// Write only when there is something to write: a first Open makes the
+	// buckets, and garbage is collected only when the directory holds
+	// some. Most opens (every short berth command) just read.
+	if _, err := os.Stat(s.dbPath()); err != nil {
+		if err := s.update(context.Background(), func(b *bolt.Bucket) error { return nil }); err != nil {
+			return nil, err
+		}
+	}
+	dirty, err := s.hasGarbage()
+	if err != nil {
 		return nil, err
 	}
-	if err := s.collectGarbage(); err != nil {
-		return nil, err
+	if dirty {
+		if err := s.collectGarbage(); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -76,7 +87,11 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Bucket) error) error {
 	defer unlock()
 	defer db.Close()
 	return db.View(func(tx *bolt.Tx) error {
-		return fn(tx.Bucket(bucketV1).Bucket(bucketSnapshots))
+		v1 := tx.Bucket(bucketV1)
+		if v1 == nil {
+			return fn(nil)
+		}
+		return fn(v1.Bucket(bucketSnapshots))
 	})
 }
 
