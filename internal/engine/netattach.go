@@ -206,12 +206,18 @@ func (e *Engine) endpointNetworks(c Container) ([]network.Network, error) {
 // detachNetworks undoes attachNetworks (teardown, rm, and a start after a
 // crash): every attachment of network.json is detached, then the file
 // goes, the peers' hosts files forget c, and bridges left without a
-// container go. Without network.json there is nothing to do. On error
-// network.json stays, for the next try.
+// container go. Without network.json, what libcni's cache holds for c (a
+// start killed between the plugins and network.json) is detached. On
+// error network.json stays, for the next try.
 func (e *Engine) detachNetworks(ctx context.Context, c Container) error {
 	st, ok, err := e.readNetState(c.ID)
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	if !ok {
+		if st, err = e.cachedAttachments(c.ID); err != nil || len(st.Attachments) == 0 {
+			return err
+		}
 	}
 	m, err := e.networkManager()
 	if err != nil {
@@ -348,4 +354,31 @@ func unpublished(exposed []string, ms []network.PortMapping) []string {
 		}
 	}
 	return out
+}
+
+// cachedAttachments are the attachments libcni's cache holds for
+// container id (files <network>-<id>-<ifname>), with the records of
+// their networks; those whose network has no record are left to the
+// reconcile.
+func (e *Engine) cachedAttachments(id string) (netState, error) {
+	var st netState
+	ents, err := os.ReadDir(filepath.Join(e.cfg.RunRoot, "cni", "cache", "results"))
+	if err != nil || len(ents) == 0 {
+		return st, nil
+	}
+	err = e.db.View(func(tx *store.Tx) error {
+		for _, ent := range ents {
+			name, ifName, ok := strings.Cut(ent.Name(), "-"+id+"-")
+			if !ok {
+				continue
+			}
+			n, err := store.Get[network.Network](tx, store.Networks, name)
+			if err != nil {
+				continue
+			}
+			st.Attachments = append(st.Attachments, netAttachment{Network: n, Result: network.Result{Network: name, Interface: ifName}})
+		}
+		return nil
+	})
+	return st, err
 }

@@ -66,9 +66,6 @@ func (e *Engine) SystemPrune(ctx context.Context, o SystemPruneOptions) (SystemP
 	for _, id := range res.Containers {
 		res.Reclaimed += sizes[id]
 	}
-	if res.Networks, err = e.NetworkPrune(ctx); err != nil {
-		return res, err
-	}
 	if o.Volumes {
 		vsize := map[string]int64{}
 		if vs, err := e.Volumes([]string{"dangling=true"}); err == nil {
@@ -91,6 +88,9 @@ func (e *Engine) SystemPrune(ctx context.Context, o SystemPruneOptions) (SystemP
 	netLeft, err := e.reconcileNetworks(ctx, "", true)
 	res.Leftovers = append(res.Leftovers, netLeft...)
 	if err != nil {
+		return res, err
+	}
+	if res.Networks, err = e.NetworkPrune(ctx); err != nil {
 		return res, err
 	}
 	if res.Images, err = e.PruneImages(ctx, o.All); err != nil {
