@@ -24,13 +24,7 @@ import (
 // exactly while the container holds attachments: inspect, port, ps and
 // the peers' hosts files read it, and Detach needs the network records it
 // keeps even if a record changes.
-//
-// <runroot>/network.lock (exclusive) serialises what needs a consistent
-// view of every container's network.json: choosing host ports (no two
-// containers may publish one port: their DNAT rules hold no socket for the
-// kernel to refuse) and rewriting the hosts files of the containers on a
-// user network. A container on the default network without published
-// ports takes no lock.
+// The locks they take are netstage.go's.
 
 // netState is network.json.
 type netState struct {
@@ -97,14 +91,6 @@ func (e *Engine) netStates() (map[string]netState, error) {
 	return out, nil
 }
 
-// lockNetworks takes <runroot>/network.lock.
-func (e *Engine) lockNetworks(ctx context.Context) (func(), error) {
-	if err := os.MkdirAll(e.cfg.RunRoot, 0o700); err != nil {
-		return nil, err
-	}
-	return lockFile(ctx, filepath.Join(e.cfg.RunRoot, "network.lock"))
-}
-
 // onUserNetwork reports whether any network of c's is not the default one.
 func (c Container) onUserNetwork() bool {
 	for _, ep := range c.Net.Networks {
@@ -132,17 +118,15 @@ func (e *Engine) attachNetworks(ctx context.Context, c Container) (err error) {
 	if err != nil {
 		return err
 	}
-	m, err := e.networkManager()
+	m, err := e.netStage()
 	if err != nil {
 		return err
 	}
-	if c.publishes() || c.onUserNetwork() {
-		unlock, err := e.lockNetworks(ctx)
-		if err != nil {
-			return err
-		}
-		defer unlock()
+	unlock, err := e.netLocks(ctx, c.publishes() || c.onUserNetwork())
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	ports, err := e.resolvePorts(c)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.Name, err)
@@ -156,7 +140,7 @@ func (e *Engine) attachNetworks(ctx context.Context, c Container) (err error) {
 				m.Detach(ctx, a.Network, c.ID, c.NetNS, a.Result.Interface)
 			}
 			os.Remove(e.netStatePath(c.ID))
-			e.removeIdleBridges(m, nets)
+			m.RemoveIdle(nets)
 		}
 	}()
 	for i, ep := range c.Net.Networks {
@@ -219,7 +203,7 @@ func (e *Engine) detachNetworks(ctx context.Context, c Container) error {
 			return err
 		}
 	}
-	m, err := e.networkManager()
+	m, err := e.netStage()
 	if err != nil {
 		return err
 	}
@@ -227,13 +211,11 @@ func (e *Engine) detachNetworks(ctx context.Context, c Container) error {
 	for _, a := range st.Attachments {
 		user = user || a.Network.Name != network.DefaultName
 	}
-	if user {
-		unlock, err := e.lockNetworks(ctx)
-		if err != nil {
-			return err
-		}
-		defer unlock()
+	unlock, err := e.netLocks(ctx, user)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	nsPath := c.NetNS
 	if nsPath == "" {
 		nsPath = filepath.Join(e.cfg.RunRoot, "netns", c.ID)
@@ -258,22 +240,8 @@ func (e *Engine) detachNetworks(ctx context.Context, c Container) error {
 			return err
 		}
 	}
-	e.removeIdleBridges(m, nets)
+	m.RemoveIdle(nets)
 	return nil
-}
-
-// removeIdleBridges removes the bridges of nets that no container is
-// attached to any more (RemoveNetwork refuses, under the Manager's lock,
-// while one is: that refusal is the common case and no error).
-func (e *Engine) removeIdleBridges(m *network.Manager, nets []network.Network) {
-	seen := map[string]bool{}
-	for _, n := range nets {
-		if seen[n.ID] {
-			continue
-		}
-		seen[n.ID] = true
-		_ = m.RemoveNetwork(n) // best effort: a bridge left is made use of again
-	}
 }
 
 // resolvePorts chooses the host ports of c's -p and -P for this start:
@@ -366,19 +334,23 @@ func (e *Engine) cachedAttachments(id string) (netState, error) {
 	if err != nil || len(ents) == 0 {
 		return st, nil
 	}
-	err = e.db.View(func(tx *store.Tx) error {
-		for _, ent := range ents {
-			name, ifName, ok := strings.Cut(ent.Name(), "-"+id+"-")
-			if !ok {
-				continue
-			}
-			n, err := store.Get[network.Network](tx, store.Networks, name)
-			if err != nil {
-				continue
-			}
-			st.Attachments = append(st.Attachments, netAttachment{Network: n, Result: network.Result{Network: name, Interface: ifName}})
+	var nets []network.Network
+	if err := e.db.View(func(tx *store.Tx) (err error) {
+		nets, err = store.List[network.Network](tx, store.Networks)
+		return err
+	}); err != nil {
+		return st, err
+	}
+	for _, ent := range ents {
+		name, ifName, ok := strings.Cut(ent.Name(), "-"+id+"-")
+		if !ok {
+			continue
 		}
-		return nil
-	})
-	return st, err
+		for _, n := range nets {
+			if e.cniNetwork(n).Name == name {
+				st.Attachments = append(st.Attachments, netAttachment{Network: n, Result: network.Result{Network: n.Name, Interface: ifName}})
+			}
+		}
+	}
+	return st, nil
 }

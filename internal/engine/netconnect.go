@@ -82,11 +82,11 @@ func (e *Engine) NetworkConnect(ctx context.Context, netName, ctr string, o Conn
 // attachOne attaches the running container c (attached as st) to one more
 // network.
 func (e *Engine) attachOne(ctx context.Context, c Container, n network.Network, ep Endpoint, st netState) error {
-	m, err := e.networkManager()
+	m, err := e.netStage()
 	if err != nil {
 		return err
 	}
-	unlock, err := e.lockNetworks(ctx)
+	unlock, err := e.netLocks(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (e *Engine) attachOne(ctx context.Context, c Container, n network.Network, 
 	}
 	res, err := m.Attach(ctx, n, c.ID, c.NetNS, ifName, opts)
 	if err != nil {
-		e.removeIdleBridges(m, []network.Network{n})
+		m.RemoveIdle([]network.Network{n})
 		return fmt.Errorf("container %s: %w", c.Name, err)
 	}
 	st.Attachments = append(st.Attachments, netAttachment{Network: n, Result: res})
@@ -181,11 +181,11 @@ func (e *Engine) detachOne(ctx context.Context, c Container, n network.Network) 
 		return nil
 	}
 	a := st.Attachments[i]
-	m, err := e.networkManager()
+	m, err := e.netStage()
 	if err != nil {
 		return err
 	}
-	unlock, err := e.lockNetworks(ctx)
+	unlock, err := e.netLocks(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (e *Engine) detachOne(ctx context.Context, c Container, n network.Network) 
 	if err := e.writeHosts(c, left, false); err != nil {
 		return err
 	}
-	e.removeIdleBridges(m, []network.Network{a.Network})
+	m.RemoveIdle([]network.Network{a.Network})
 	return nil
 }
 

@@ -56,25 +56,13 @@ func (e *Engine) reconcileNetworks(ctx context.Context, self string, full bool) 
 			done = append(done, "network attachments of container "+id)
 		}
 	}
-	live, err := e.containerIDs()
-	if err != nil {
-		return done, errors.Join(append(errs, err)...)
+	if !full {
+		live, err := e.containerIDs()
+		if err != nil || !e.strangersInCache(live) {
+			return done, errors.Join(append(errs, err)...)
+		}
 	}
-	if !full && !e.strangersInCache(live) {
-		return done, errors.Join(errs...)
-	}
-	var nets []network.Network
-	if err := e.db.View(func(tx *store.Tx) (err error) {
-		nets, err = store.List[network.Network](tx, store.Networks)
-		return err
-	}); err != nil {
-		return done, errors.Join(append(errs, err)...)
-	}
-	m, err := e.networkManager()
-	if err != nil {
-		return done, errors.Join(append(errs, err)...)
-	}
-	left, err := m.Reconcile(ctx, nets, live)
+	left, nets, err := e.sweepNetworks(ctx)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -82,9 +70,40 @@ func (e *Engine) reconcileNetworks(ctx context.Context, self string, full bool) 
 		done = append(done, "network leftovers: "+left.String())
 	}
 	if full || !left.Empty() {
-		e.removeIdleBridges(m, nets)
+		if s, err := e.netStage(); err == nil {
+			s.RemoveIdle(nets)
+		}
 	}
 	return done, errors.Join(errs...)
+}
+
+// sweepNetworks runs the Manager's reconcile over every network, with
+// every recorded container live, under the network lock held exclusively:
+// an attachment under way would otherwise be taken for a leftover of a
+// container that was recorded after live was read.
+func (e *Engine) sweepNetworks(ctx context.Context) (network.Leftovers, []network.Network, error) {
+	s, err := e.netStage()
+	if err != nil {
+		return network.Leftovers{}, nil, err
+	}
+	unlock, err := e.netLock(ctx, networkLockFile, true)
+	if err != nil {
+		return network.Leftovers{}, nil, err
+	}
+	defer unlock()
+	var nets []network.Network
+	if err := e.db.View(func(tx *store.Tx) (err error) {
+		nets, err = store.List[network.Network](tx, store.Networks)
+		return err
+	}); err != nil {
+		return network.Leftovers{}, nil, err
+	}
+	live, err := e.containerIDs()
+	if err != nil {
+		return network.Leftovers{}, nets, err
+	}
+	left, err := s.Reconcile(ctx, nets, live)
+	return left, nets, err
 }
 
 // detachCrashed detaches the container whose network.json is st, if it is

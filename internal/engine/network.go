@@ -3,10 +3,12 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,11 +26,13 @@ import (
 //
 // Records live in store.Networks, keyed by name (network.Network as JSON).
 // The default network "berth" is recorded the first time a container (or
-// `network ls`) needs it, with a free subnet (network.Default). Its bridge
-// is berth0 for the default root and berth0-<8 hex digits of the root's
-// path> for any other root, so that two roots on one host (tests, users
-// with --root) never share a bridge: a root's reconcile removes every
-// veth on its bridges that none of its containers owns.
+// `network ls`) needs it, with a free subnet: a /16 (network.Default) for
+// the default root, a /24 of 10.160.0.0/11 for any other (rootDefault).
+// Its bridge is berth0 for the default root and berth0-<8 hex digits of
+// the root's path> for any other root, so that two roots on one host
+// (tests, users with --root) never share a bridge: a root's reconcile
+// removes every veth on its bridges that none of its containers owns (see
+// netstage.go for the names the plugins see).
 //
 // A network's bridge exists while a container is attached to it: the
 // bridge plugin makes it with the first attachment, and the engine removes
@@ -150,13 +154,41 @@ func (e *Engine) defaultNetwork() (network.Network, error) {
 		if err != nil {
 			return err
 		}
-		if n, err = network.Default(network.Occupied{Networks: nets, Routes: routes}); err != nil {
+		occ := network.Occupied{Networks: nets, Routes: routes}
+		if filepath.Clean(e.cfg.Root) == DefaultRoot {
+			n, err = network.Default(occ)
+		} else {
+			n, err = e.rootDefault(occ)
+		}
+		if err != nil {
 			return err
 		}
 		n.Bridge = e.defaultBridge()
 		return store.Create(tx, store.Networks, n.Name, n)
 	})
 	return n, e.networkEvent(err, n, "create")
+}
+
+// rootDefault makes the record of the default network of a root other
+// than the default one: a /24 of 10.160.0.0/11 (10.160.0.0-10.191.255.0),
+// tried from a place that depends on the root's path. Roots used at once
+// (tests) then seldom pick one subnet, even though a bridge, which comes
+// and goes with its containers, shows its subnet to the others (as a host
+// route) only while it exists.
+func (e *Engine) rootDefault(occ network.Occupied) (network.Network, error) {
+	const count = 32 * 256
+	sum := sha256.Sum256([]byte(filepath.Clean(e.cfg.Root)))
+	start := int(binary.BigEndian.Uint16(sum[:2])) % count
+	for i := range count {
+		k := (start + i) % count
+		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(160 + k/256), byte(k % 256), 0}), 24)
+		n, err := network.Create(network.CreateOptions{Name: network.DefaultName, Subnet: subnet.String()}, occ)
+		if errdefs.IsAlreadyExists(err) {
+			continue // overlaps a network or a route
+		}
+		return n, err
+	}
+	return network.Network{}, fmt.Errorf("default network: every /24 of 10.160.0.0/11 overlaps a network or a host route: %w", errdefs.ErrUnavailable)
 }
 
 // NetworkCreate makes a user network (`network create`): a record only;
@@ -419,18 +451,23 @@ func checkNetworkUnused(tx *store.Tx, n network.Network) error {
 // record names it: leftovers of crashed containers, then the bridge and its
 // isolation rules.
 func (e *Engine) removeNetworkDevices(ctx context.Context, n network.Network) error {
-	m, err := e.networkManager()
+	s, err := e.netStage()
 	if err != nil {
 		return err
 	}
+	unlock, err := e.netLock(ctx, networkLockFile, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	live, err := e.containerIDs()
 	if err != nil {
 		return err
 	}
-	if _, err := m.Reconcile(ctx, []network.Network{n}, live); err != nil {
+	if _, err := s.Reconcile(ctx, []network.Network{n}, live); err != nil {
 		return fmt.Errorf("network %s: leftovers: %w", n.Name, err)
 	}
-	return m.RemoveNetwork(n)
+	return s.RemoveNetwork(n)
 }
 
 // containerIDs is the set of every recorded container.
