@@ -73,7 +73,7 @@ id=, label=KEY[=VALUE], ancestor=IMAGE, exited=CODE. --format takes "table",
 					RunningFor: humanDuration(time.Since(c.Created)) + " ago",
 					Status:     statusText(c.State), Names: c.Name, State: c.State.Status,
 					Labels: strings.Join(labels, ","), Mounts: strings.Join(mounts, ","),
-					Networks: strings.Join(c.NetworkNames(), ","), Ports: portsText(e.ContainerPorts(c.Container)),
+					Networks: strings.Join(c.NetworkNames(), ","), Ports: portsText(c.State.Running, e.ContainerPorts(c.Container)),
 				})
 			}
 			if quiet {
@@ -121,8 +121,12 @@ func statusText(st engine.State) string {
 	return "Created"
 }
 
-// portsText is docker's PORTS column: "0.0.0.0:8080->80/tcp, …".
-func portsText(ps []engine.PortBinding) string {
+// portsText is docker's PORTS column: "0.0.0.0:8080->80/tcp, …", for a
+// running container.
+func portsText(running bool, ps []engine.PortBinding) string {
+	if !running {
+		return ""
+	}
 	var out []string
 	for _, p := range ps {
 		out = append(out, fmt.Sprintf("%s->%d/%s", p.HostAddr(), p.PrivatePort, p.Protocol))

@@ -200,7 +200,7 @@ func (e *Engine) InspectContainer(ctx context.Context, s string) (ContainerInspe
 	if out.Mounts == nil {
 		out.Mounts = []MountPoint{}
 	}
-	out.NetworkSettings = e.networkSettings(c)
+	out.NetworkSettings = e.networkSettings(c, st.Running)
 	out.HostConfig.NetworkHostConfig = networkHostConfig(c)
 	return out, nil
 }

@@ -87,16 +87,19 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// networkSettings is c's .NetworkSettings: its attachments while it has
-// them, the networks it will join otherwise.
-func (e *Engine) networkSettings(c Container) NetworkSettings {
+// networkSettings is c's .NetworkSettings: its attachments while it runs,
+// the networks it will join otherwise.
+func (e *Engine) networkSettings(c Container, running bool) NetworkSettings {
 	ns := NetworkSettings{SandboxKey: c.NetNS, Ports: map[string][]HostPortBinding{}, Networks: map[string]NetworkEndpointState{}}
 	for _, p := range c.Config.ExposedPorts {
 		if !strings.Contains(p, "-") {
 			ns.Ports[p] = nil // docker: exposed, not published
 		}
 	}
-	st, _, _ := e.readNetState(c.ID)
+	var st netState
+	if running {
+		st, _, _ = e.readNetState(c.ID)
+	}
 	for _, m := range attachedPorts(st) {
 		key := strconv.Itoa(int(m.ContainerPort)) + "/" + m.Protocol
 		ns.Ports[key] = append(ns.Ports[key], HostPortBinding{HostIP: hostIPText(m.HostIP), HostPort: strconv.Itoa(int(m.HostPort))})
@@ -141,8 +144,9 @@ func hostIPText(ip string) string {
 	return ip
 }
 
-// ContainerPorts are the published ports of c while it is attached
-// (ps's PORTS column).
+// ContainerPorts are the published ports of c while it is attached (ps's
+// PORTS column, for a container that runs: one that stopped a moment ago
+// may be attached until its exit command ran).
 func (e *Engine) ContainerPorts(c Container) []PortBinding {
 	st, _, _ := e.readNetState(c.ID)
 	var out []PortBinding

@@ -33,5 +33,8 @@ func (e *Engine) Ports(ctx context.Context, s string) ([]PortBinding, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !e.State(ctx, c).Running {
+		return nil, nil // its exit command may not have detached it yet
+	}
 	return e.ContainerPorts(c), nil
 }

@@ -479,6 +479,30 @@ func TestNetworkPublish(t *testing.T) {
 		t.Errorf("ps PORTS: %q", ps)
 	}
 
+	// Another root on the host prunes: its reconcile leaves this root's
+	// rules alone (the plugins see each root's networks under names of
+	// their own).
+	other := newBerth(t)
+	other.must("network", "ls")
+	other.must("system", "prune", "-f")
+	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", tcpPort)); got != "web-content\n" {
+		t.Errorf("GET after another root's prune: %q", got)
+	}
+	// stop and start: detached, then attached again with the same ports.
+	e.must("stop", "-t", "1", "web")
+	if got := e.must("port", "web"); got != "" {
+		t.Errorf("port of a stopped container: %q", got)
+	}
+	// The monitor's exit command detaches it, a moment after stop returns.
+	waitUntil(t, "the stopped container's network.json to go", func() bool {
+		js, _ := filepath.Glob(filepath.Join(e.runroot, "containers", "*", "network.json"))
+		return len(js) == 0
+	})
+	e.must("start", "web")
+	if got := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/", tcpPort)); got != "web-content\n" {
+		t.Errorf("GET after stop and start: %q", got)
+	}
+
 	// -P: the exposed port on a free host port, which `port` shows.
 	e.runD([]string{"--name", "all", "-P", "--expose", "80"}, httpdCmd("published-all")...)
 	hostAddr := strings.TrimSpace(e.must("port", "all", "80/tcp"))
