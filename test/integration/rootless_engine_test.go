@@ -278,16 +278,17 @@ func TestRootlessEngine(t *testing.T) {
 	})
 
 	t.Run("networks", func(t *testing.T) {
-		if out := b.must(t, "run", "--rm", busybox.ref, "ls", "/sys/class/net"); strings.Fields(out)[0] != "lo" || len(strings.Fields(out)) != 1 {
-			t.Errorf("interfaces with --network none: %q, want lo only", out)
-		}
-		host, err := os.ReadDir("/sys/class/net")
+		hostNet, err := os.Readlink("/proc/self/ns/net")
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := b.must(t, "run", "--rm", "--network", "host", busybox.ref, "ls", "/sys/class/net")
-		if len(strings.Fields(out)) != len(host) {
-			t.Errorf("interfaces with --network host: %q, want the host's %d", out, len(host))
+		out := b.must(t, "run", "--rm", busybox.ref, "sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net")
+		if f := strings.Fields(out); len(f) != 2 || f[0] == hostNet || f[1] != "lo" {
+			t.Errorf("--network none: %q, want a namespace of its own (not %s) with lo only", out, hostNet)
+		}
+		out = b.must(t, "run", "--rm", "--network", "host", busybox.ref, "readlink", "/proc/self/ns/net")
+		if strings.TrimSpace(out) != hostNet {
+			t.Errorf("--network host: the container is in %q, want the host's %s", out, hostNet)
 		}
 	})
 
