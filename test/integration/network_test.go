@@ -504,7 +504,7 @@ func TestNetworkPublish(t *testing.T) {
 	}
 
 	// -P: the exposed port on a free host port, which `port` shows.
-	e.runD([]string{"--name", "all", "-P", "--expose", "80"}, httpdCmd("published-all")...)
+	e.runD([]string{"--name", "all", "-P", "--expose", "80", "-v", tool}, httpdCmd("published-all")...)
 	hostAddr := strings.TrimSpace(e.must("port", "all", "80/tcp"))
 	_, hp, err := net.SplitHostPort(hostAddr)
 	if err != nil || !strings.HasPrefix(hostAddr, "0.0.0.0:") {
@@ -512,6 +512,12 @@ func TestNetworkPublish(t *testing.T) {
 	}
 	if got := httpGet(t, "http://127.0.0.1:"+hp+"/"); got != "published-all\n" {
 		t.Errorf("GET through -P's port %s: %q", hp, got)
+	}
+	// Hairpin: the container reaches its own published port through the
+	// network's gateway, a host address.
+	gw := e.inspect("all").NetworkSettings.Gateway
+	if got := e.must("exec", "all", "/nettool", "get", "http://"+gw+":"+hp+"/"); got != "published-all\n" {
+		t.Errorf("GET of its own published port through the gateway %s: %q", gw, got)
 	}
 
 	// A host port another process listens on: a clear error, the
@@ -636,7 +642,18 @@ func TestNetworkNames(t *testing.T) {
 	if h := e.must("exec", "srv", "cat", "/etc/hosts"); strings.Contains(h, "peer") {
 		t.Errorf("srv's /etc/hosts after peer's removal:\n%s", h)
 	}
-	e.must("rm", "-f", "srv", "plain")
+	// A container that does not run joins at its next start, on eth1.
+	id := strings.TrimSpace(e.must("create", "--name", "later", e.image, "sleep", "600"))
+	e.ids[id] = true
+	e.must("network", "connect", "--alias", "late", "itnet1", "later")
+	e.must("start", "later")
+	if out := e.must("exec", "later", "busybox", "ip", "-4", "-o", "addr", "show", "eth1"); !strings.Contains(out, " 10.251.1.") {
+		t.Errorf("eth1 of a container connected before its start: %q", out)
+	}
+	if h := e.must("exec", "srv", "cat", "/etc/hosts"); !strings.Contains(h, "later late") {
+		t.Errorf("srv's /etc/hosts after later's start:\n%s", h)
+	}
+	e.must("rm", "-f", "srv", "plain", "later")
 	if got := e.must("network", "rm", "itnet1"); got != "itnet1\n" {
 		t.Errorf("network rm: %q", got)
 	}
