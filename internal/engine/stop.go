@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -121,6 +122,9 @@ func (e *Engine) waitExit(ctx context.Context, c Container, timeout time.Duratio
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
+		if _, err := os.Stat(e.containerDir(c.ID)); errors.Is(err, os.ErrNotExist) {
+			return nil // exited and removed (--rm), or removed meanwhile
+		}
 		if st := e.State(ctx, c); st.Status == StatusExited {
 			return nil
 		}
@@ -153,8 +157,44 @@ func (e *Engine) Wait(ctx context.Context, s string) (int, error) {
 			st = e.State(ctx, c)
 		}
 	}
-	if err := e.waitExit(ctx, c, 0); err != nil {
-		return 0, err
+	for {
+		if st := e.State(ctx, c); st.Status == StatusExited {
+			return st.ExitCode, nil
+		}
+		// The monitor tells its attach clients of each exit once it is
+		// recorded; a --rm container's record goes right after that, so
+		// only the exit packet has its code then.
+		code, heard := e.hearExit(ctx, c)
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if heard {
+			if _, err := e.container(c.ID); errdefs.IsNotFound(err) {
+				return code, nil
+			}
+			continue // exited for good, or restarting
+		}
+		// No monitor to listen to (killed, or done meanwhile): poll.
+		if err := e.waitExit(ctx, c, 0); err != nil {
+			return 0, err
+		}
+		if _, err := e.container(c.ID); errdefs.IsNotFound(err) {
+			return 0, fmt.Errorf("container %s was removed before its exit code could be read: %w", c.Name, err)
+		}
 	}
-	return e.State(ctx, c).ExitCode, nil
+}
+
+// hearExit listens on the attach socket of c's monitor for the exit of
+// its process; heard is false when no monitor answered or it hung up
+// without an exit.
+func (e *Engine) hearExit(ctx context.Context, c Container) (code int, heard bool) {
+	conn, err := monitor.Attach(e.runDir(c.ID))
+	if err != nil {
+		return 0, false
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	code, err = conn.Copy(io.Discard, io.Discard)
+	return code, err == nil && code >= 0
 }
