@@ -69,8 +69,14 @@ func (e *Engine) Kill(ctx context.Context, s string, sig syscall.Signal) (Contai
 	if err != nil {
 		return c, err
 	}
-	if st := e.State(ctx, c); !st.Running {
+	st := e.State(ctx, c)
+	if !st.Running {
 		return c, fmt.Errorf("container %s is not running: %w", c.Name, errdefs.ErrFailedPrecondition)
+	}
+	if st.Paused {
+		// A frozen process acts on no signal, SIGKILL included (cgroup
+		// v1): docker refuses too. stop and rm -f thaw it first.
+		return c, fmt.Errorf("container %s is paused: unpause it before killing it (or stop it): %w", c.Name, errdefs.ErrFailedPrecondition)
 	}
 	if err := e.runtimeFor(c).Kill(ctx, c.ID, sig, false); err != nil {
 		return c, fmt.Errorf("kill %s: %w", c.Name, err)
