@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berth-project/berth/internal/errdefs"
 	"github.com/berth-project/berth/internal/linux/mount"
@@ -62,6 +63,16 @@ func (e *Engine) StartAttached(ctx context.Context, s string) (Container, *monit
 // launch readies c's rootfs and namespaces and launches its monitor;
 // started reports whether it did (false: it was running already).
 func (e *Engine) launch(ctx context.Context, c Container, waitStart bool) (started bool, err error) {
+	// The monitor of the last run may still be finishing (its exit
+	// command waits for this lock) after writing the exit file: it would
+	// remove the new monitor's sockets and pid file, which have the same
+	// paths. Let it go first.
+	run := e.runDir(c.ID)
+	if pid := pidAlive(filepath.Join(run, monitor.PidFile)); pid != 0 && e.State(ctx, c).Status == StatusExited {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = waitProcessExit(wctx, pid, run)
+		cancel()
+	}
 	unlock, err := e.lockContainer(ctx, c.ID)
 	if err != nil {
 		return false, err
@@ -77,7 +88,6 @@ func (e *Engine) launch(ctx context.Context, c Container, waitStart bool) (start
 		return false, fmt.Errorf("berth-monitor: not found beside berth nor in $PATH: %w", errdefs.ErrNotFound)
 	}
 	rt := e.runtimeFor(c)
-	run := e.runDir(c.ID)
 	// What an earlier run left: the runtime's record, the exit record. Only
 	// a monitor launched below makes a runtime record, after its run
 	// directory exists, and both live under the run root: without the
