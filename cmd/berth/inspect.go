@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -33,8 +34,17 @@ as a container first, then an image, then a volume, unless --type says which.`,
 						return i, err
 					}
 				}
-				if typ == "" || typ == "volume" {
+				if typ == "volume" {
 					return e.InspectVolume(s)
+				}
+				if typ == "" {
+					v, err := e.InspectVolume(s)
+					if errdefs.IsNotFound(err) {
+						// Neither a container, an image nor a volume: say so,
+						// not "volume … not found".
+						return nil, fmt.Errorf("no such object: %s: %w", s, errdefs.ErrNotFound)
+					}
+					return v, err
 				}
 				return nil, usageError("--type %q: want container, image or volume", typ)
 			})
