@@ -93,7 +93,6 @@ func caseBadFlagValues(c *ctrCase) {
 		{[]string{"--tmpfs", "relative"}, "relative"},
 		{[]string{"--mount", "type=bogus,target=/x"}, "bogus"},
 		{[]string{"--mount", "type=volume"}, "target"},
-		{[]string{"-p", "80:80"}, ""},
 		{[]string{"--device", "/nonexistent/device"}, "/nonexistent/device"},
 		{[]string{"--env-file", "/nonexistent/env"}, "/nonexistent/env"},
 		{[]string{"-u", "nosuchuser"}, "nosuchuser"},
