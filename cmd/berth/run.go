@@ -35,6 +35,7 @@ Exit codes, as docker's: 125 when berth fails, 126 when the command cannot be
 run, 127 when it is not found, else the container's.`,
 		Example: `  berth run --rm busybox echo hello
   berth run -d --name web --restart on-failure:3 -v data:/srv busybox httpd -f -p 8080
+  berth run -d --name web -p 8080:80 --network app --network-alias www busybox httpd -f -p 80
   berth run -it --rm busybox sh`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: g.withEngine(func(cmd *cobra.Command, args []string, e *engine.Engine) error {
