@@ -164,7 +164,7 @@ func TestVerbStats(t *testing.T) {
 				t.Fatalf("runc: %v", err)
 			}
 			name := "stats-" + rt
-			v.runD("--name", name, "--runtime", rt, "--memory", "64m")
+			v.runD("--name", name, "--runtime", rt, "--memory", "64m", "--network", "none")
 			out := v.must("stats", "--no-stream", "--format", "json", name)
 			var row map[string]string
 			if err := json.Unmarshal([]byte(out), &row); err != nil {
