@@ -95,6 +95,9 @@ func (s *ctrSuite) finalChecks(t *testing.T) {
 			t.Errorf("%s left in %s", e.Name(), filepath.Join(b.runroot, d))
 		}
 	}
+	if pids := monitorsOf(b.runroot); len(pids) > 0 {
+		t.Errorf("berth-monitor processes of the suite still run: %v", pids)
+	}
 	left, _ := os.ReadDir(filepath.Join(b.root, "containers"))
 	for _, e := range left {
 		t.Errorf("%s left in %s", e.Name(), filepath.Join(b.root, "containers"))
