@@ -54,7 +54,7 @@ func (m *Manager) Attach(ctx context.Context, n Network, containerID, netnsPath,
 	if err != nil {
 		return Result{}, err
 	}
-	list, err := m.configList(n)
+	list, err := m.attachList(n, len(opts.PortMappings) > 0)
 	if err != nil {
 		return Result{}, err
 	}
@@ -112,7 +112,14 @@ func (m *Manager) Check(ctx context.Context, n Network, containerID, netnsPath, 
 
 // configList is n's configuration list as libcni takes it.
 func (m *Manager) configList(n Network) (*libcni.NetworkConfigList, error) {
-	b, err := ConfList(n, m.state)
+	return m.attachList(n, true)
+}
+
+// attachList is the list an attachment runs: without portmap when it maps
+// no port. libcni caches the list with the attachment, so Detach runs DEL
+// through the same plugins.
+func (m *Manager) attachList(n Network, ports bool) (*libcni.NetworkConfigList, error) {
+	b, err := confList(n, m.state, ports)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 )
 
@@ -40,5 +41,34 @@ func TestConfListGolden(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s differs:\n%s", name, got)
 		}
+	}
+}
+
+// An attachment without port mappings runs no portmap plugin, and what
+// libcni caches with it (what Detach runs DEL with) says so too.
+func TestAttachListWithoutPorts(t *testing.T) {
+	m, err := New(Config{StateDir: t.TempDir(), PluginDirs: []string{t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := func(ports bool) []string {
+		list, err := m.attachList(testNetwork(), ports)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range list.Plugins {
+			out = append(out, p.Network.Type)
+		}
+		if !bytes.Contains(list.Bytes, []byte(`"portmap"`)) != !ports {
+			t.Errorf("ports %v: the list's bytes (cached by libcni) disagree with its plugins %v", ports, out)
+		}
+		return out
+	}
+	if got := types(false); !slices.Equal(got, []string{"bridge", "firewall"}) {
+		t.Errorf("plugins without ports: %v", got)
+	}
+	if got := types(true); !slices.Equal(got, []string{"bridge", "portmap", "firewall"}) {
+		t.Errorf("plugins with ports: %v", got)
 	}
 }

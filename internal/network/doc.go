@@ -2,7 +2,7 @@
 // plain records the engine stores), renders their CNI configuration
 // (ConfList), and attaches network namespaces to them through libcni with
 // the reference plugins that `make build` puts in bin/cni (bridge,
-// host-local, portmap, firewall, tuning; loopback for CRI). It also parses
+// host-local, portmap, firewall; tuning and loopback for CRI). It also parses
 // docker's -p flags, renders /etc/hosts for containers that resolve peers
 // by name, and finds and removes what crashed containers left behind.
 //

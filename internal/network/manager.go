@@ -21,11 +21,11 @@ type Config struct {
 	// (DefaultPluginDirs when empty).
 	PluginDirs []string
 	// StateDir holds the host-local leases (ipam/<network>/<address>), the
-	// CNI result cache (cache/results/<network>-<container>-<ifname>), the
-	// tuning plugin's backups (tuning/) and the lock. Give a directory on
-	// tmpfs, <runroot>/cni: the leases must outlive a crash of berth (the
-	// next Detach or Reconcile needs them) but not a reboot, which takes
-	// the bridges, veths and iptables rules they describe away with it.
+	// CNI result cache (cache/results/<network>-<container>-<ifname>) and
+	// the lock. Give a directory on tmpfs, <runroot>/cni: the leases must
+	// outlive a crash of berth (the next Detach or Reconcile needs them) but
+	// not a reboot, which takes the bridges, veths and iptables rules they
+	// describe away with it.
 	StateDir string
 }
 
