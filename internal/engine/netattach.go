@@ -29,6 +29,8 @@ import (
 // netState is network.json.
 type netState struct {
 	Attachments []netAttachment `json:"attachments"`
+	// Slirp is the container's slirp4netns (--network slirp4netns).
+	Slirp *slirpAttachment `json:"slirp4netns,omitempty"`
 }
 
 // netAttachment is one network of a running container.
@@ -108,6 +110,9 @@ func (c Container) publishes() bool { return len(c.Net.Publish) > 0 || c.Net.Pub
 // its published ports on the first, writes network.json and the hosts
 // files, or fails with nothing attached.
 func (e *Engine) attachNetworks(ctx context.Context, c Container) (err error) {
+	if c.Network == modeSlirp {
+		return e.attachSlirp(ctx, c)
+	}
 	if len(c.Net.Networks) == 0 {
 		return nil
 	}
@@ -201,6 +206,17 @@ func (e *Engine) detachNetworks(ctx context.Context, c Container) error {
 	if !ok {
 		if st, err = e.cachedAttachments(c.ID); err != nil || len(st.Attachments) == 0 {
 			return err
+		}
+	}
+	if st.Slirp != nil {
+		if err := e.detachSlirp(st); err != nil {
+			return fmt.Errorf("container %s: %w", shortContainerID(c.ID), err)
+		}
+		if len(st.Attachments) == 0 {
+			if err := os.Remove(e.netStatePath(c.ID)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
 		}
 	}
 	m, err := e.netStage()

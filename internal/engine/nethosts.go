@@ -164,6 +164,11 @@ func (e *Engine) rewritePeers(id string, st netState, all []attachedContainer) e
 func (e *Engine) writeNetworkFiles(c Container) error {
 	dir := e.containerDir(c.ID)
 	n := c.Net
+	if c.Network == modeSlirp && len(n.DNS) == 0 {
+		// slirp4netns's forwarder, which asks the host's resolvers (those
+		// on the host's loopback too, which the container cannot reach).
+		n.DNS = []string{network.SlirpDNS.String()}
+	}
 	if len(n.DNS)+len(n.DNSSearch)+len(n.DNSOptions) > 0 {
 		host, _ := os.ReadFile("/etc/resolv.conf")
 		if err := os.WriteFile(filepath.Join(dir, resolvConfFile), resolvConf(host, n, c.Network == modeHost), 0o644); err != nil {
@@ -181,7 +186,7 @@ func (e *Engine) writeNetworkFiles(c Container) error {
 			}
 		}
 		return os.WriteFile(filepath.Join(dir, hostsFile), lines.Bytes(), 0o644)
-	case c.Network == modeNone || len(n.Networks) > 0:
+	case c.Network == modeNone || c.Network == modeSlirp || len(n.Networks) > 0:
 		return network.WriteHosts(e.hostsPath(c.ID), hostsFor(c, netState{}, nil))
 	}
 	return nil

@@ -104,6 +104,9 @@ func (e *Engine) networkSettings(c Container, running bool) NetworkSettings {
 		key := strconv.Itoa(int(m.ContainerPort)) + "/" + m.Protocol
 		ns.Ports[key] = append(ns.Ports[key], HostPortBinding{HostIP: hostIPText(m.HostIP), HostPort: strconv.Itoa(int(m.HostPort))})
 	}
+	if r := st.Slirp; r != nil && len(r.Result.IPs) > 0 {
+		ns.IPAddress, ns.IPPrefixLen, ns.Gateway = r.Result.IPs[0].Addr().String(), r.Result.IPs[0].Bits(), r.Result.Gateway.String()
+	}
 	for _, ep := range c.Net.Networks {
 		es := NetworkEndpointState{NetworkID: ep.ID, Aliases: nonNil(ep.Aliases), MacAddress: ep.MAC, DNSNames: []string{}}
 		if ep.IP != "" {
@@ -132,6 +135,9 @@ func attachedPorts(st netState) []network.PortMapping {
 	var out []network.PortMapping
 	for _, a := range st.Attachments {
 		out = append(out, a.Result.PortMappings...)
+	}
+	if st.Slirp != nil {
+		out = append(out, st.Slirp.Result.PortMappings...)
 	}
 	return out
 }

@@ -61,17 +61,22 @@ const (
 
 // containerNetwork decides a new container's network from --network and
 // its options: it fills in c.Network, c.NetNS and c.Net and returns the
-// network namespace for the spec. Modes: "" (bridge, but none for a
-// rootless engine until slirp4netns comes), "bridge"/"default"/"berth"
-// (the default network, made on first use), a user network's name or ID,
-// "none" (a namespace of its own with loopback only), "host", and
+// network namespace for the spec. Modes: "" (bridge; for a rootless
+// engine slirp4netns, or none when slirp4netns is not installed or may not
+// open /dev/net/tun), "bridge"/"default"/"berth" (the default network,
+// made on first use), a user network's name or ID, "slirp4netns"
+// (user-mode networking in a namespace of its own, netslirp.go), "none" (a
+// namespace of its own with loopback only), "host", and
 // "container:<name|id>".
 func (e *Engine) containerNetwork(ctx context.Context, c *Container, o CreateOptions, undo *undoStack) (nsPath string, err error) {
 	mode, opts := o.Network, o.Net
 	if mode == "" {
 		mode = modeBridge
 		if e.rootlessNet() {
-			mode = modeNone // the seam: slirp4netns or pasta will be the default here
+			mode = modeSlirp
+			if _, err := network.SlirpBinary(); err != nil {
+				mode = modeNone
+			}
 		}
 	}
 	if err := checkNetworkFlags(opts); err != nil {
@@ -85,9 +90,9 @@ func (e *Engine) containerNetwork(ctx context.Context, c *Container, o CreateOpt
 		}
 		c.Net.Publish = append(c.Net.Publish, spec)
 	}
-	bridged := mode != modeNone && mode != modeHost && !strings.HasPrefix(mode, "container:")
+	bridged := mode != modeNone && mode != modeHost && mode != modeSlirp && !strings.HasPrefix(mode, "container:")
 	if !bridged {
-		if len(c.Net.Publish) > 0 || opts.PublishAll {
+		if (len(c.Net.Publish) > 0 || opts.PublishAll) && mode != modeSlirp {
 			return "", fmt.Errorf("--network %s: publishing ports (-p, -P) needs a bridge network: %w", mode, errdefs.ErrInvalidArgument)
 		}
 		if len(opts.Aliases) > 0 || opts.IP != "" {
@@ -115,8 +120,13 @@ func (e *Engine) containerNetwork(ctx context.Context, c *Container, o CreateOpt
 		}
 		c.Network = "container:" + other.ID
 		return "/proc/" + strconv.Itoa(st.Pid) + "/ns/net", nil
-	case mode == "slirp4netns" || mode == "pasta":
+	case mode == "pasta":
 		return "", rootlessNetworking("--network " + mode)
+	case mode == modeSlirp:
+		if _, err := network.SlirpBinary(); err != nil {
+			return "", fmt.Errorf("--network %s: %w", mode, err)
+		}
+		c.Network = modeSlirp
 	case mode == modeNone:
 		c.Network = modeNone
 	default:

@@ -543,7 +543,7 @@ func (e *Engine) rootlessNet() bool { return inUserNamespace() }
 var inUserNamespace = sync.OnceValue(ns.InUserNamespace)
 
 // rootlessNetworking is the error of a bridge network asked of a rootless
-// engine: the seam where slirp4netns or pasta will come in.
+// engine (or of pasta, not built).
 func rootlessNetworking(what string) error {
-	return fmt.Errorf("%s: rootless networking (slirp4netns or pasta) is not built yet: use --network none or host: %w", what, errdefs.ErrNotImplemented)
+	return fmt.Errorf("%s: a rootless engine has no bridge networks (and pasta is not built): use --network slirp4netns, none or host: %w", what, errdefs.ErrNotImplemented)
 }

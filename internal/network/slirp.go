@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/berth-project/berth/internal/errdefs"
 )
 
@@ -66,11 +68,17 @@ type Slirp struct {
 }
 
 // SlirpBinary finds slirp4netns in $PATH (errdefs.ErrNotFound naming the
-// Debian package when it is missing).
+// Debian package when it is missing) and checks that the caller may open
+// the tap device it needs (errdefs.ErrFailedPrecondition).
 func SlirpBinary() (string, error) {
 	p, err := exec.LookPath("slirp4netns")
 	if err != nil {
 		return "", fmt.Errorf("slirp4netns not found in $PATH (apt-get install slirp4netns): %w", errdefs.ErrNotFound)
+	}
+	// slirp4netns opens the tap device as the caller: as an unprivileged
+	// user it needs the node world-writable (udev's mode for it on Debian).
+	if err := unix.Access("/dev/net/tun", unix.R_OK|unix.W_OK); err != nil {
+		return "", fmt.Errorf("slirp4netns: /dev/net/tun: %v (it must be readable and writable by the user: mode 0666, as udev makes it): %w", err, errdefs.ErrFailedPrecondition)
 	}
 	return p, nil
 }
@@ -298,8 +306,13 @@ func isSlirpOf(pid int, netnsPath string) bool {
 	return false
 }
 
-// lastLine is the last non-empty line of b.
+// lastLine is the last non-empty line of b that is no warning.
 func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "WARNING:") {
+			return l
+		}
+	}
+	return ""
 }
