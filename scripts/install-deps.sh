@@ -17,6 +17,7 @@ packages=(
 	skopeo umoci
 	docker-registry apache2-utils curl
 	uidmap catatonit iproute2
+	slirp4netns
 	iptables
 	procps
 	git make gcc libc6-dev

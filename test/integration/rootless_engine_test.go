@@ -282,7 +282,7 @@ func TestRootlessEngine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := b.must(t, "run", "--rm", busybox.ref, "sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net")
+		out := b.must(t, "run", "--rm", "--network", "none", busybox.ref, "sh", "-c", "readlink /proc/self/ns/net; ls /sys/class/net")
 		if f := strings.Fields(out); len(f) != 2 || f[0] == hostNet || f[1] != "lo" {
 			t.Errorf("--network none: %q, want a namespace of its own (not %s) with lo only", out, hostNet)
 		}
