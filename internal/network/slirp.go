@@ -86,9 +86,9 @@ func SlirpBinary() (string, error) {
 // StartSlirp starts slirp4netns on cfg.NetNS, in a session of its own so
 // that it outlives the caller, and returns once it has configured tap0
 // (its --ready-fd). It runs with --disable-host-loopback (the container
-// cannot reach the host's 127.0.0.1 through 10.0.2.2), in a sandbox of its
-// own (--enable-sandbox, --enable-seccomp) and with an MTU of 65520 (the
-// speed of user-mode networking is per packet). On error nothing is left.
+// cannot reach the host's 127.0.0.1 through 10.0.2.2), a seccomp filter
+// (--enable-seccomp) and an MTU of 65520 (the speed of user-mode
+// networking is per packet). On error nothing is left.
 func StartSlirp(ctx context.Context, cfg SlirpConfig) (Slirp, error) {
 	bin := cfg.Binary
 	if bin == "" {
@@ -113,8 +113,12 @@ func StartSlirp(ctx context.Context, cfg SlirpConfig) (Slirp, error) {
 		defer f.Close()
 		out = f
 	}
+	// No --enable-sandbox: slirp4netns 1.2 makes only its root mount
+	// private before it pivots and lets go of the old root, so the
+	// unmounts reach the peers of shared mounts below it — run by root it
+	// took network namespaces bound under /run/netns from the host.
 	cmd := exec.Command(bin, "--configure", "--mtu=65520", "--disable-host-loopback",
-		"--enable-sandbox", "--enable-seccomp", "--api-socket", filepath.Base(cfg.APISocket), "--ready-fd=3",
+		"--enable-seccomp", "--api-socket", filepath.Base(cfg.APISocket), "--ready-fd=3",
 		"--netns-type=path", cfg.NetNS, SlirpInterface)
 	// The socket is made relative to its directory: a run directory's
 	// path may be too long for a socket address (108 bytes).
