@@ -86,7 +86,7 @@ func newStopCmd(g *globals) *cobra.Command {
 			})
 		}),
 	}
-	cmd.Flags().IntVarP(&timeout, "time", "t", engine.DefaultStopTimeout, "seconds to wait before SIGKILL (default: the container's --stop-timeout, 10)")
+	cmd.Flags().IntVarP(&timeout, "time", "t", 0, "seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)")
 	return cmd
 }
 
@@ -110,7 +110,7 @@ func newRestartCmd(g *globals) *cobra.Command {
 			})
 		}),
 	}
-	cmd.Flags().IntVarP(&timeout, "time", "t", engine.DefaultStopTimeout, "seconds to wait before SIGKILL")
+	cmd.Flags().IntVarP(&timeout, "time", "t", 0, "seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)")
 	return cmd
 }
 

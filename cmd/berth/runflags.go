@@ -97,7 +97,7 @@ func (r *runFlags) bind(f *pflag.FlagSet) {
 	f.StringArrayVar(&r.dnsOptions, "dns-option", nil, "a resolver option for /etc/resolv.conf (replaces the host's)")
 	f.StringArrayVar(&r.addHosts, "add-host", nil, "a line for /etc/hosts: HOST:IP (IP may be host-gateway)")
 	f.StringVar(&r.stopSignal, "stop-signal", "", "signal that stops the container (default the image's, else SIGTERM)")
-	f.IntVar(&r.stopTimeout, "stop-timeout", -1, "seconds stop waits before SIGKILL (default 10)")
+	f.IntVar(&r.stopTimeout, "stop-timeout", engine.DefaultStopTimeout, "seconds stop waits before SIGKILL")
 	f.StringVar(&r.pid, "pid", "", "pid namespace: host or container:NAME")
 	f.StringVar(&r.ipc, "ipc", "", "ipc namespace: host, none, private, shareable")
 	f.StringVar(&r.uts, "uts", "", "uts namespace: host")
