@@ -42,7 +42,7 @@ func TestStatsLine(t *testing.T) {
 	prev := engine.ContainerStats{ID: strings.Repeat("a", 64), Name: "web", Running: true, CPUTotal: 0, SystemCPU: 0, OnlineCPUs: 2}
 	cur := prev
 	cur.CPUTotal, cur.SystemCPU = 1e9, 4e9
-	cur.MemUsage, cur.MemLimit = 1536 << 10, 64 << 20
+	cur.MemUsage, cur.MemLimit = 1536<<10, 64<<20
 	cur.NetRx, cur.NetTx, cur.BlockRead, cur.BlockWrite, cur.Pids = 1200, 0, 4096, 0, 3
 	r := statsLine("web", prev, cur, false)
 	want := statsRow{Container: "web", Name: "web", ID: strings.Repeat("a", 12), CPUPerc: "50.00%",
