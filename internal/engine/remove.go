@@ -74,11 +74,19 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, volumes bool)
 		}
 	}
 	err = e.db.Update(func(tx *store.Tx) error {
+		// c was read before the lock: a rename meanwhile gave the
+		// container another name, and its old one may be another
+		// container's now. Release the name the record holds, if ours.
+		if cur, err := store.Get[Container](tx, store.Containers, c.ID); err == nil {
+			c.Name = cur.Name
+		}
 		if err := store.Delete(tx, store.Containers, c.ID); err != nil && !errdefs.IsNotFound(err) {
 			return err
 		}
-		if err := tx.Release(nameKind, c.Name); err != nil && !errdefs.IsNotFound(err) {
-			return err
+		if owner, err := tx.Owner(nameKind, c.Name); err == nil && owner == c.ID {
+			if err := tx.Release(nameKind, c.Name); err != nil {
+				return err
+			}
 		}
 		if volumes {
 			vols := volume.New(e.volumesDir())
