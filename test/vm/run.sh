@@ -168,7 +168,7 @@ testflags=${BERTH_VM_TESTFLAGS:-"-test.v -test.timeout=$((timeout_s > 120 ? time
 # on the host only; so do the engine's (berth, berth-monitor, the test
 # registries and Go are not in the guest either): the guest proves the
 # runtime on cgroup v2.
-skip=${BERTH_VM_SKIP-'^(TestContainerd|TestPodman|TestCheckpointRestore|TestCheckpointFailureLeavesContainer|TestRootless|TestImage.*|TestPull.*|TestRegistry.*|TestMonitor.*|TestContainer.*|TestVerb.*|TestRootlessEngine.*)$'}
+skip=${BERTH_VM_SKIP-'^(TestContainerd|TestPodman|TestCheckpointRestore|TestCheckpointFailureLeavesContainer|TestRootless|TestImage.*|TestPull.*|TestRegistry.*|TestMonitor.*|TestContainer.*|TestVerb.*|TestNetwork.*|TestRootlessEngine.*|TestRootlessNetwork.*)$'}
 # sq quotes a value for the guest's sh (the regexp has $ and |).
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 cat >"$root/berth/env" <<EOF
