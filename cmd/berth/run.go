@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/berth-project/berth/internal/engine"
 	"github.com/berth-project/berth/internal/errdefs"
@@ -19,9 +20,7 @@ func newRunCmd(g *globals) *cobra.Command {
 		detach     bool
 		detachKeys string
 		sigProxy   bool
-		pull       string
-		platform   string
-		quiet      bool
+		p          pullFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
@@ -39,15 +38,7 @@ run, 127 when it is not found, else the container's.`,
   berth run -it --rm busybox sh`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: g.withEngine(func(cmd *cobra.Command, args []string, e *engine.Engine) error {
-			r.entrypointSet = cmd.Flags().Changed("entrypoint")
-			o, err := r.options(args[0], args[1:])
-			if err != nil {
-				return err
-			}
-			if err := ensureImage(cmd, e, args[0], pull, platform, quiet); err != nil {
-				return err
-			}
-			c, err := e.Create(cmd.Context(), o)
+			c, err := r.create(cmd, e, p, args)
 			if err != nil {
 				return err
 			}
@@ -84,10 +75,34 @@ run, 127 when it is not found, else the container's.`,
 	f.BoolVarP(&detach, "detach", "d", false, "run in the background and print the container's ID")
 	f.StringVar(&detachKeys, "detach-keys", "", "keys that detach from the container (default ctrl-p,ctrl-q)")
 	f.BoolVar(&sigProxy, "sig-proxy", true, "forward signals to the container (without -t)")
-	f.StringVar(&pull, "pull", "missing", "pull the image: missing, always or never")
-	f.StringVar(&platform, "platform", "", "pull for this platform")
-	f.BoolVarP(&quiet, "quiet", "q", false, "pull without progress output")
+	p.bind(f)
 	return cmd
+}
+
+// pullFlags are run's and create's flags for the image's pull.
+type pullFlags struct {
+	policy, platform string
+	quiet            bool
+}
+
+func (p *pullFlags) bind(f *pflag.FlagSet) {
+	f.StringVar(&p.policy, "pull", "missing", "pull the image: missing, always or never")
+	f.StringVar(&p.platform, "platform", "", "pull for this platform")
+	f.BoolVarP(&p.quiet, "quiet", "q", false, "pull without progress output")
+}
+
+// create makes the container that run's and create's flags and arguments
+// (IMAGE [COMMAND] [ARG...]) describe, pulling the image first as p says.
+func (r *runFlags) create(cmd *cobra.Command, e *engine.Engine, p pullFlags, args []string) (engine.Container, error) {
+	r.entrypointSet = cmd.Flags().Changed("entrypoint")
+	o, err := r.options(args[0], args[1:])
+	if err != nil {
+		return engine.Container{}, err
+	}
+	if err := ensureImage(cmd, e, args[0], p.policy, p.platform, p.quiet); err != nil {
+		return engine.Container{}, err
+	}
+	return e.Create(cmd.Context(), o)
 }
 
 // ensureImage pulls image if the policy asks: docker's "Unable to find
@@ -141,10 +156,8 @@ func exitStatus(code int) error {
 
 func newCreateCmd(g *globals) *cobra.Command {
 	var (
-		r        runFlags
-		pull     string
-		platform string
-		quiet    bool
+		r runFlags
+		p pullFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
@@ -152,15 +165,7 @@ func newCreateCmd(g *globals) *cobra.Command {
 		Long:  "Create a container from IMAGE (pulled first if it is not here) and print its ID; `berth start` runs it. The flags are run's.",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: g.withEngine(func(cmd *cobra.Command, args []string, e *engine.Engine) error {
-			r.entrypointSet = cmd.Flags().Changed("entrypoint")
-			o, err := r.options(args[0], args[1:])
-			if err != nil {
-				return err
-			}
-			if err := ensureImage(cmd, e, args[0], pull, platform, quiet); err != nil {
-				return err
-			}
-			c, err := e.Create(cmd.Context(), o)
+			c, err := r.create(cmd, e, p, args)
 			if err != nil {
 				return err
 			}
@@ -169,8 +174,6 @@ func newCreateCmd(g *globals) *cobra.Command {
 		}),
 	}
 	r.bind(cmd.Flags())
-	cmd.Flags().StringVar(&pull, "pull", "missing", "pull the image: missing, always or never")
-	cmd.Flags().StringVar(&platform, "platform", "", "pull for this platform")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "pull without progress output")
+	p.bind(cmd.Flags())
 	return cmd
 }
