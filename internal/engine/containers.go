@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/berth-project/berth/internal/errdefs"
@@ -45,6 +46,24 @@ func (e *Engine) Containers(ctx context.Context, all bool, filters []string) ([]
 	return out, nil
 }
 
+// checkFilterValue refuses, as docker does, a status that no container
+// can have and an exit code that is no number (they matched nothing).
+func checkFilterValue(k, v string) error {
+	switch k {
+	case "status":
+		switch v {
+		case StatusCreated, StatusRunning, StatusPaused, StatusRestarting, StatusExited, "removing", "dead":
+		default:
+			return fmt.Errorf("status %q: want created, restarting, running, removing, paused, exited or dead: %w", v, errdefs.ErrInvalidArgument)
+		}
+	case "exited":
+		if _, err := strconv.Atoi(v); err != nil {
+			return fmt.Errorf("exited %q: want an exit code: %w", v, errdefs.ErrInvalidArgument)
+		}
+	}
+	return nil
+}
+
 func hasFilter(filters []string, key string) bool {
 	for _, f := range filters {
 		if strings.HasPrefix(f, key+"=") {
@@ -68,6 +87,9 @@ func containerFilter(filters []string) (func(ContainerSummary) bool, error) {
 		case "status", "name", "id", "label", "ancestor", "exited":
 		default:
 			return nil, fmt.Errorf("filter %q: unknown key %q (want status, name, id, label, ancestor or exited): %w", f, k, errdefs.ErrInvalidArgument)
+		}
+		if err := checkFilterValue(k, v); err != nil {
+			return nil, fmt.Errorf("filter %q: %w", f, err)
 		}
 		byKey[k] = append(byKey[k], v)
 	}
