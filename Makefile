@@ -70,6 +70,9 @@ bench-pull: build ## berth pull vs podman pull and skopeo copy: cold and warm, f
 bench-run: build ## berth run --rm, run -d + rm -f, create and ps -a (500) vs podman; monitor memory vs conmon
 	NO_BUILD=1 bench/run.sh
 
+bench-net: build ## berth vs podman: run -d -p, TCP through the port vs the bridge (and slirp4netns), where attach/detach go
+	NO_BUILD=1 bench/net.sh
+
 install: build ## install the binaries under $(PREFIX)/bin
 	install -m 0755 $(BIN)/berth-runtime $(PREFIX)/bin/berth-runtime
 	install -m 0755 $(BIN)/berth $(PREFIX)/bin/berth
