@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -66,15 +67,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(exitEngine)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT and SIGTERM cancel what the verb waits for (logs -f, events,
+	// a pull); berth then exits quietly with 128+signal, as docker does.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	go func() {
+		s := <-sigs
+		got.Store(s)
+		cancel()
+	}()
 	err := newRoot(&globals{}).ExecuteContext(ctx)
-	stop()
+	signal.Stop(sigs)
 	if err == nil {
 		return
 	}
 	var ex exitError
 	if errors.As(err, &ex) {
 		os.Exit(ex.code)
+	}
+	if s, ok := got.Load().(os.Signal); ok && errors.Is(err, context.Canceled) {
+		os.Exit(128 + int(s.(syscall.Signal)))
 	}
 	fmt.Fprintln(os.Stderr, "Error:", err)
 	os.Exit(exitEngine)

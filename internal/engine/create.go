@@ -103,22 +103,24 @@ func (e *Engine) Create(ctx context.Context, o CreateOptions) (c Container, err 
 		return c, err
 	}
 
-	var undo undoStack
-	defer func() {
-		if err != nil {
-			undo.run()
-		}
-	}()
 	dir := e.containerDir(id)
 	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o700); err != nil {
 		return c, err
 	}
-	undo.push(func() { os.RemoveAll(dir) })
 	unlock, err := e.lockContainer(ctx, id)
 	if err != nil {
+		os.RemoveAll(dir)
 		return c, err
 	}
-	defer unlock()
+	// The rollback runs under the lock, before it is released.
+	var undo undoStack
+	undo.push(func() { os.RemoveAll(dir) })
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+		unlock()
+	}()
 
 	diffIDs := cfg.RootFS.DiffIDs
 	if len(diffIDs) == 0 {

@@ -62,6 +62,10 @@ func (e *Engine) removeContainer(ctx context.Context, c Container, volumes bool)
 		return err
 	}
 	defer unlock()
+	// Again under the lock: a start may have run since the caller looked.
+	if st := e.State(ctx, c); st.Running || st.Restarting {
+		return fmt.Errorf("cannot remove container %s: it is %s: stop it first or use --force: %w", c.Name, st.Status, errdefs.ErrFailedPrecondition)
+	}
 	if err := e.teardown(ctx, c); err != nil {
 		return err
 	}
