@@ -32,7 +32,8 @@
 # Output: tables on stdout, bench/results/net-<UTC date-time>.json and .txt, and the tables
 # between the bench:net markers of docs/performance.md (unless --no-doc). Nothing is left
 # behind: containers removed, processes naming the work dir killed by pid, mounts under it
-# unmounted, Podman's cgroup parent and its bridge removed.
+# unmounted, Podman's cgroup parent, its bridge, the iptables rules of a failed netavark
+# teardown and its bind of /run/netns (when the run made it and nothing is below) removed.
 #
 # Environment: ROUNDS (2), RUNS (start per tool per round, 10), CYCLE_RUNS (8), TP_ROUNDS (8),
 # TP_SECONDS (2), BREAKDOWN_RUNS (5), NO_BUILD=1, BERTH_BIN (default bin/berth; berth-monitor,
@@ -117,6 +118,9 @@ made=()
 for d in /var/lib/containers/cache /var/lib/containers /run/berth-runtime; do
 	[[ -e $d ]] || made+=("$d")
 done
+# Podman binds /run/netns on itself (shared) for its namespaces when it is no mount point.
+netns_mounted=0
+mountpoint -q /run/netns 2>/dev/null && netns_mounted=1
 
 # Private copies of the binaries (a `make build` meanwhile changes nothing here).
 mkdir -p "$W/bin"
@@ -186,6 +190,10 @@ cleanup() {
 	fi
 	if ip link show "$PBRIDGE" >/dev/null 2>&1; then
 		ip link del "$PBRIDGE" && echo "net.sh: removed podman's bridge $PBRIDGE" >&2
+	fi
+	if ((!netns_mounted)) && mountpoint -q /run/netns 2>/dev/null &&
+		! awk '$5 ~ "^/run/netns/" { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		umount /run/netns || true
 	fi
 	rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb 2>/dev/null || true
 	for d in "${made[@]}"; do rmdir "$d" 2>/dev/null || true; done
