@@ -69,11 +69,14 @@ func parseTime(s string) (time.Time, error) {
 	return time.Time{}, usageError("time %q: want RFC 3339, a Unix time or a duration", s)
 }
 
-// parseTail reads --tail N.
+// parseTail reads --tail N; a negative N means all, as in docker.
 func parseTail(s string) (int, error) {
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
+	if err != nil {
 		return 0, usageError("--tail %q: want a number or all", s)
+	}
+	if n < 0 {
+		return -1, nil
 	}
 	return n, nil
 }
