@@ -1175,7 +1175,11 @@ func caseLogs(c *ctrCase) {
 		t.Errorf("logs --until 1h (before it ran): %q", out)
 	}
 	_, _ = c.expect(125, "logs", "--since", "yesterday-ish", id)
-	_, _ = c.expect(125, "logs", "--tail", "-3", id)
+	_, _ = c.expect(125, "logs", "--tail", "three", id)
+	// A negative --tail means every line, as docker's.
+	if out, _, _ := c.berth("logs", "--tail", "-3", id); len(outLines(out)) != 5 {
+		t.Errorf("logs --tail -3: %q", out)
+	}
 	// -f follows until the container exits.
 	id = c.detach(nil, "sh", "-c", "echo first; read x </dev/null; sleep 1; echo second; sleep 0.5; echo third")
 	p := c.start(nil, "logs", "-f", id)
