@@ -152,27 +152,23 @@ func parseSignal(s string) (syscall.Signal, error) {
 }
 
 func newPauseCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "pause CONTAINER [CONTAINER...]",
-		Short: "Freeze every process of containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: g.withEngine(func(cmd *cobra.Command, args []string, e *engine.Engine) error {
-			return eachContainer(cmd, args, func(ctx context.Context, s string) error {
-				_, err := e.Pause(ctx, s)
-				return err
-			})
-		}),
-	}
+	return eachContainerCmd(g, "pause", "Freeze every process of containers", (*engine.Engine).Pause)
 }
 
 func newUnpauseCmd(g *globals) *cobra.Command {
+	return eachContainerCmd(g, "unpause", "Thaw paused containers", (*engine.Engine).Unpause)
+}
+
+// eachContainerCmd is a verb without flags that applies op to each
+// container named, printing each name as docker does.
+func eachContainerCmd(g *globals, verb, short string, op func(*engine.Engine, context.Context, string) (engine.Container, error)) *cobra.Command {
 	return &cobra.Command{
-		Use:   "unpause CONTAINER [CONTAINER...]",
-		Short: "Thaw paused containers",
+		Use:   verb + " CONTAINER [CONTAINER...]",
+		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: g.withEngine(func(cmd *cobra.Command, args []string, e *engine.Engine) error {
 			return eachContainer(cmd, args, func(ctx context.Context, s string) error {
-				_, err := e.Unpause(ctx, s)
+				_, err := op(e, ctx, s)
 				return err
 			})
 		}),
